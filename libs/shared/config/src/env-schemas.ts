@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Building blocks for service config schemas; one variable, one meaning, everywhere. */
+export const env = {
+  port: (fallback: number) =>
+    z.coerce
+      .number({ message: 'must be a port number' })
+      .int({ message: 'must be a port number' })
+      .min(1, { message: 'must be between 1 and 65535' })
+      .max(65535, { message: 'must be between 1 and 65535' })
+      .default(fallback),
+
+  host: () => z.string().min(1).default('127.0.0.1'),
+
+  positiveInt: (fallback: number) =>
+    z.coerce.number({ message: 'must be a positive integer' }).int().positive({ message: 'must be a positive integer' }).default(fallback),
+
+  /** `host:port[,host:port...]` */
+  kafkaBrokers: () =>
+    z
+      .string({ message: 'required: a comma-separated list of host:port' })
+      .min(1, { message: 'required: a comma-separated list of host:port' })
+      .transform((value) => value.split(',').map((b) => b.trim()).filter(Boolean))
+      .refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+        message: 'must be a comma-separated list of host:port, e.g. 127.0.0.1:9092',
+      }),
+
+  mongoUrl: () =>
+    z
+      .string({ message: 'required: a mongodb:// or mongodb+srv:// URL' })
+      .regex(/^mongodb(\+srv)?:\/\/[^\s]+$/, { message: 'must be a mongodb:// or mongodb+srv:// URL' }),
+
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  optionalUrl: () => z.string().url({ message: 'must be a URL' }).optional(),
+};
+
+/** Variables every service reads. */
+export const BaseServiceEnvSchema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+  LOG_LEVEL: env.logLevel(),
+  HOST: env.host(),
+  KAFKA_BROKERS: env.kafkaBrokers(),
+  /** Upper bound for graceful shutdown before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
+});
+
+/** Variables of services that keep state in MongoDB. */
+export const MongoEnvSchema = z.object({
+  MONGO_URL: env.mongoUrl(),
+});

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { ApiKeyHashSchema, PrincipalSchema } from '../auth/principal';
+import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
+import { Topics, type RpcTopic } from './topics';
+
+const WithPrincipal = z.object({ principal: PrincipalSchema });
+const PipelineId = z.string().min(1).max(100);
+
+/**
+ * Every request/reply command: the topic of the service that owns it, the
+ * request it takes and the response it gives. Producers and consumers both
+ * read this map, so they cannot disagree. Renaming a pattern is a migration.
+ */
+export const RpcContracts = {
+  'auth.apiKeys.verify': {
+    topic: Topics.rpc.auth,
+    request: z.object({ keyHash: ApiKeyHashSchema }),
+    response: z.object({ principal: PrincipalSchema }),
+  },
+  'pipelines.create': {
+    topic: Topics.rpc.pipelineRegistry,
+    // Definitions are validated again by the registry; the gateway checks shape only.
+    request: WithPrincipal.extend({ definition: z.unknown() }),
+    response: PipelineSchema,
+  },
+  'pipelines.list': {
+    topic: Topics.rpc.pipelineRegistry,
+    request: WithPrincipal.extend({ limit: z.number().int().min(1).max(100), cursor: z.string().optional() }),
+    response: PipelinePageSchema,
+  },
+  'pipelines.get': {
+    topic: Topics.rpc.pipelineRegistry,
+    request: WithPrincipal.extend({ pipelineId: PipelineId }),
+    response: PipelineSchema,
+  },
+  'pipelines.update': {
+    topic: Topics.rpc.pipelineRegistry,
+    request: WithPrincipal.extend({ pipelineId: PipelineId, patch: z.unknown() }),
+    response: PipelineSchema,
+  },
+  'pipelines.delete': {
+    topic: Topics.rpc.pipelineRegistry,
+    request: WithPrincipal.extend({ pipelineId: PipelineId }),
+    response: z.object({ deleted: z.literal(true) }),
+  },
+} as const satisfies Record<string, { topic: RpcTopic; request: z.ZodType; response: z.ZodType }>;
+
+export type RpcPattern = keyof typeof RpcContracts;
+export type RpcRequest<P extends RpcPattern> = z.infer<(typeof RpcContracts)[P]['request']>;
+export type RpcResponse<P extends RpcPattern> = z.infer<(typeof RpcContracts)[P]['response']>;
+
+export function isRpcPattern(value: string): value is RpcPattern {
+  return Object.prototype.hasOwnProperty.call(RpcContracts, value);
+}
+
+/** The reply envelope on `cloudflow.rpc.replies`. */
+export const RpcReplySchema = z.union([
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({
+    ok: z.literal(false),
+    error: z.object({ code: z.number().int(), message: z.string(), details: z.string().optional() }),
+  }),
+]);
+export type RpcReply = z.infer<typeof RpcReplySchema>;

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** A pipeline as the API returns it. */
+export const PipelineSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  steps: z.array(z.object({ type: z.enum(['source', 'transform', 'sink']), config: z.record(z.string(), z.unknown()) })),
+  version: z.number().int().positive(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Pipeline = z.infer<typeof PipelineSchema>;
+
+export function pageSchema<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+export const PipelinePageSchema = pageSchema(PipelineSchema);
+export type PipelinePage = z.infer<typeof PipelinePageSchema>;
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

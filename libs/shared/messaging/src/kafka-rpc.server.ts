@@ -1,0 +1,226 @@
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
+import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import {
+  AppError,
+  ErrorCode,
+  EventContracts,
+  Headers,
+  RpcContracts,
+  isRpcPattern,
+  type RpcReply,
+  type WireError,
+} from '@cloudflow/contracts';
+import { extractTraceContext, withSpan } from '@cloudflow/observability';
+import { CONSUMER_SETTINGS, RPC_PRODUCER_SETTINGS, serviceGroupId, type KafkaLogSink } from './kafka-settings';
+import { RecentIds } from './recent-ids';
+import { RpcCallContext } from './rpc-call.context';
+
+export interface KafkaRpcServerOptions {
+  kafka: Kafka;
+  service: string;
+  log: KafkaLogSink;
+  /** Requests handled at once by this process; more wait in Kafka. */
+  maxInFlight?: number;
+}
+
+/**
+ * The NestJS transport strategy that serves `@MessagePattern` handlers from
+ * Kafka. Each service's replicas form one consumer group on the topics of
+ * the patterns they handle. Requests carry a deadline; one that has expired
+ * before it starts is dropped, so a caller that was told "unavailable" never
+ * has its command carried out later.
+ */
+export class KafkaRpcServer extends Server implements CustomTransportStrategy {
+  private consumer?: Consumer;
+  private producer?: Producer;
+  private readonly seen = new RecentIds(20_000);
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly maxInFlight: number;
+
+  constructor(private readonly options: KafkaRpcServerOptions) {
+    super();
+    this.maxInFlight = options.maxInFlight ?? 32;
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  private async start(): Promise<void> {
+    const { kafka, service } = this.options;
+    const topics = this.topicsToServe();
+    this.producer = kafka.producer(RPC_PRODUCER_SETTINGS);
+    await this.producer.connect();
+    if (topics.length === 0) return;
+
+    this.consumer = kafka.consumer({ ...CONSUMER_SETTINGS, groupId: serviceGroupId(service) });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) {
+        this.options.log.error('kafka consumer crashed and will not restart; exiting', {
+          error: String(event.payload.error),
+        });
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      }
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics, fromBeginning: false });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: 6,
+      eachMessage: (payload) => this.onMessage(payload),
+    });
+  }
+
+  private topicsToServe(): string[] {
+    const topics = new Set<string>();
+    for (const [pattern, handler] of this.getHandlers()) {
+      if (handler.isEventHandler) {
+        const event = (EventContracts as Record<string, { topic: string }>)[pattern];
+        if (!event) throw new Error(`@EventPattern('${pattern}') names no event in the contracts`);
+        topics.add(event.topic);
+      } else {
+        if (!isRpcPattern(pattern)) throw new Error(`@MessagePattern('${pattern}') names no RPC contract`);
+        topics.add(RpcContracts[pattern].topic);
+      }
+    }
+    return [...topics];
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.disconnect();
+    await Promise.allSettled(this.inFlight);
+    await this.producer?.disconnect();
+  }
+
+  on(): never {
+    throw new Error('KafkaRpcServer does not emit events');
+  }
+
+  unwrap<T>(): T {
+    return this.consumer as T;
+  }
+
+  private async onMessage({ topic, message }: EachMessagePayload): Promise<void> {
+    const header = (name: string) => message.headers?.[name]?.toString();
+    const pattern = header(Headers.pattern) ?? header(Headers.eventType);
+    if (!pattern) {
+      this.options.log.warn('message without a pattern header ignored', { topic });
+      return;
+    }
+    const handler = this.getHandlerByPattern(pattern);
+    if (handler?.isEventHandler) {
+      // Events are applied in order, one at a time per partition, at least once.
+      await this.handleEventMessage(pattern, handler, message.value, message.headers ?? {});
+      return;
+    }
+    // Requests run concurrently, up to maxInFlight; beyond that, fetching waits.
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    const work = this.handleRequest(pattern, handler, message.value, message.headers ?? {}).catch((error: unknown) =>
+      this.options.log.error('rpc request failed outside its handler', { pattern, error: String(error) }),
+    );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handleRequest(
+    pattern: string,
+    handler: MessageHandler | null,
+    value: Buffer | null,
+    headers: NonNullable<EachMessagePayload['message']['headers']>,
+  ): Promise<void> {
+    const header = (name: string) => headers[name]?.toString();
+    const correlationId = header(Headers.correlationId);
+    const replyTo = header(Headers.replyTo);
+    const replyInstance = header(Headers.replyInstance);
+    const requestId = header(Headers.requestId);
+    if (!correlationId || !replyTo || !replyInstance) {
+      this.options.log.warn('rpc request without reply headers ignored', { pattern });
+      return;
+    }
+    if (!this.seen.add(correlationId)) return; // redelivered
+    const deadline = Number(header(Headers.deadline));
+    if (Number.isFinite(deadline) && Date.now() > deadline) {
+      this.options.log.warn('rpc request expired before it started; dropped', { pattern, requestId });
+      return;
+    }
+
+    const reply = await withSpan(
+      `rpc ${pattern}`,
+      'server',
+      { 'rpc.method': pattern },
+      () => this.invoke(pattern, handler, value, new RpcCallContext([pattern, requestId, correlationId])),
+      extractTraceContext(headers),
+    );
+    await this.producer!.send({
+      topic: replyTo,
+      messages: [
+        {
+          key: correlationId,
+          value: JSON.stringify(reply),
+          headers: { [Headers.correlationId]: correlationId, [Headers.replyInstance]: replyInstance },
+        },
+      ],
+    });
+  }
+
+  private async invoke(
+    pattern: string,
+    handler: MessageHandler | null,
+    value: Buffer | null,
+    ctx: RpcCallContext,
+  ): Promise<RpcReply> {
+    if (!handler || !isRpcPattern(pattern)) {
+      return errorReply(new AppError(ErrorCode.Internal, undefined, `No handler for '${pattern}'`).toWire());
+    }
+    let payload: unknown;
+    try {
+      payload = RpcContracts[pattern].request.parse(JSON.parse(value?.toString() ?? 'null'));
+    } catch {
+      this.options.log.error('rpc request does not match its contract', { pattern, requestId: ctx.requestId });
+      return errorReply(new AppError(ErrorCode.BadRequest, 'The request could not be understood').toWire());
+    }
+    try {
+      const result = await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
+        defaultValue: null,
+      });
+      return { ok: true, data: result };
+    } catch (error) {
+      if (error instanceof AppError) return errorReply(error.toWire());
+      this.options.log.error('rpc handler failed', {
+        pattern,
+        requestId: ctx.requestId,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      return errorReply(new AppError(ErrorCode.Internal).toWire());
+    }
+  }
+
+  private async handleEventMessage(
+    pattern: string,
+    handler: MessageHandler,
+    value: Buffer | null,
+    headers: NonNullable<EachMessagePayload['message']['headers']>,
+  ): Promise<void> {
+    const contract = (EventContracts as Record<string, { payload: { parse(v: unknown): unknown } }>)[pattern];
+    let payload: unknown;
+    try {
+      payload = contract?.payload.parse(JSON.parse(value?.toString() ?? 'null'));
+    } catch {
+      this.options.log.error('event does not match its contract; skipped', { pattern });
+      return;
+    }
+    await withSpan(`event ${pattern}`, 'consumer', { 'messaging.operation': 'process' }, async () => {
+      await lastValueFrom(this.transformToObservable(await handler(payload)), { defaultValue: null });
+    }, extractTraceContext(headers));
+  }
+}
+
+function errorReply(error: WireError): RpcReply {
+  return { ok: false, error };
+}

@@ -1,0 +1,145 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type ConsumerConfig,
+  type ITopicConfig,
+  type KafkaConfig,
+  type LogEntry,
+  type ProducerConfig,
+} from 'kafkajs';
+import { Topics } from '@cloudflow/contracts';
+
+/**
+ * Every Kafka setting CloudFlow uses lives in this file: client, producer,
+ * consumer and topic layout. Tune here, nowhere else.
+ */
+export interface KafkaSettings {
+  brokers: string[];
+  /** Logical name of the process, e.g. `gateway`; used in client and group ids. */
+  service: string;
+  /** Partitions of each RPC request topic; bounds how many replicas share a service's load. */
+  rpcPartitions?: number;
+  /** -1 uses the broker default. */
+  replicationFactor?: number;
+}
+
+export interface KafkaLogSink {
+  error(message: string, meta?: object): void;
+  warn(message: string, meta?: object): void;
+  info(message: string, meta?: object): void;
+  debug(message: string, meta?: object): void;
+}
+
+const CLIENT_SETTINGS: Omit<KafkaConfig, 'brokers' | 'clientId'> = {
+  connectionTimeout: 3_000,
+  requestTimeout: 10_000,
+  retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+};
+
+/**
+ * Group membership: a consumer that dies without leaving is dropped after
+ * `sessionTimeout`, which bounds how long its partitions sit idle.
+ */
+export const CONSUMER_SETTINGS: Omit<ConsumerConfig, 'groupId'> = {
+  sessionTimeout: 10_000,
+  rebalanceTimeout: 20_000,
+  heartbeatInterval: 1_000,
+  maxWaitTimeInMs: 250,
+  allowAutoTopicCreation: false,
+  retry: { retries: 10 },
+};
+
+export const RPC_PRODUCER_SETTINGS: ProducerConfig = {
+  allowAutoTopicCreation: false,
+  // Requests are bounded by a deadline and de-duplicated by correlation id, so
+  // retries are safe; an idempotent producer would cap in-flight requests at one.
+  idempotent: false,
+  retry: { retries: 3 },
+};
+
+/** Consumer group of a service's RPC handlers: its replicas share the topic's partitions. */
+export function serviceGroupId(service: string): string {
+  return `cloudflow.${service}`;
+}
+
+/**
+ * A per-process identity, used for the reply group (each caller reads the
+ * replies topic in full and keeps its own) and in client ids.
+ */
+export function instanceId(service: string): string {
+  return `${service}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
+}
+
+export function createKafka(settings: KafkaSettings, log: KafkaLogSink): Kafka {
+  return new Kafka({
+    ...CLIENT_SETTINGS,
+    brokers: settings.brokers,
+    clientId: `cloudflow-${settings.service}`,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...meta } = entry;
+        const text = `kafka: ${message}`;
+        if (level === KafkaLogLevel.ERROR) log.error(text, meta);
+        else if (level === KafkaLogLevel.WARN) log.warn(text, meta);
+        else if (level === KafkaLogLevel.INFO) log.info(text, meta);
+        else log.debug(text, meta);
+      },
+  });
+}
+
+/** The topics CloudFlow needs, with their layout. */
+export function topicLayout(settings: KafkaSettings): ITopicConfig[] {
+  const partitions = settings.rpcPartitions ?? 6;
+  const replicationFactor = settings.replicationFactor ?? -1;
+  const shortLived = [
+    { name: 'retention.ms', value: String(60 * 60 * 1000) },
+    { name: 'cleanup.policy', value: 'delete' },
+  ];
+  return [
+    ...Object.values(Topics.rpc).map((topic) => ({
+      topic,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: shortLived,
+    })),
+    { topic: Topics.rpcReplies, numPartitions: partitions, replicationFactor, configEntries: shortLived },
+    ...Object.values(Topics.events).map((topic) => ({
+      topic,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 60 * 60 * 1000) }],
+    })),
+  ];
+}
+
+/** Creates missing topics; safe to call from every process at boot. */
+export async function ensureTopics(kafka: Kafka, settings: KafkaSettings): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topicLayout(settings).filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      // Another process may create the same topics concurrently; kafkajs treats
+      // "already exists" as success here.
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Answers whether the cluster is reachable; used by readiness probes. */
+export async function pingKafka(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.describeCluster();
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,108 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { Admin, Kafka } from 'kafkajs';
+import { createKafka, ensureTopics, instanceId, type KafkaLogSink, type KafkaSettings } from './kafka-settings';
+import { KafkaRpcClient } from './kafka-rpc.client';
+import { RpcClient } from './rpc-client';
+
+export const KAFKA = Symbol('KAFKA');
+export const KAFKA_SETTINGS = Symbol('KAFKA_SETTINGS');
+
+export interface MessagingOptions {
+  settings: KafkaSettings;
+  /** Set for processes that call other services. */
+  rpcClient?: { timeoutMs: number };
+}
+
+/** kafkajs log lines, routed into the service's structured logger. */
+export function kafkaLogSink(context: string): KafkaLogSink {
+  const logger = new Logger(context);
+  return {
+    error: (message, meta) => logger.error({ ...meta }, message),
+    warn: (message, meta) => logger.warn({ ...meta }, message),
+    info: (message, meta) => logger.log({ ...meta }, message),
+    debug: (message, meta) => logger.debug({ ...meta }, message),
+  };
+}
+
+/** Readiness: the Kafka cluster answers a metadata request. */
+@Injectable()
+export class KafkaReadiness implements OnApplicationShutdown {
+  readonly name = 'kafka';
+  private admin?: Admin;
+
+  constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
+
+  async check(): Promise<void> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    await this.admin.describeCluster();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.admin?.disconnect();
+  }
+}
+
+@Injectable()
+class TopicBootstrap implements OnModuleInit {
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await ensureTopics(this.kafka, this.settings);
+  }
+}
+
+@Module({})
+export class MessagingModule {
+  static forRoot(options: MessagingOptions): DynamicModule {
+    const providers: DynamicModule['providers'] = [
+      { provide: KAFKA_SETTINGS, useValue: options.settings },
+      { provide: KAFKA, useFactory: () => createKafka(options.settings, kafkaLogSink('kafka')) },
+      TopicBootstrap,
+      KafkaReadiness,
+    ];
+    const exports: DynamicModule['exports'] = [KAFKA, KAFKA_SETTINGS, KafkaReadiness];
+    if (options.rpcClient) {
+      const { timeoutMs } = options.rpcClient;
+      providers.push({
+        provide: RpcClient,
+        // Depends on TopicBootstrap so the replies topic exists before we subscribe.
+        useFactory: async (kafka: Kafka) => {
+          const client = new KafkaRpcClient({
+            kafka,
+            instanceId: instanceId(options.settings.service),
+            defaultTimeoutMs: timeoutMs,
+            log: kafkaLogSink('rpc-client'),
+          });
+          await ensureTopics(kafka, options.settings);
+          await client.connect();
+          return client;
+        },
+        inject: [KAFKA],
+      });
+      providers.push({
+        provide: 'RPC_CLIENT_SHUTDOWN',
+        useFactory: (client: RpcClient) => ({
+          onApplicationShutdown: () => (client instanceof KafkaRpcClient ? client.close() : undefined),
+        }),
+        inject: [RpcClient],
+      });
+      exports.push(RpcClient);
+    }
+    return { module: MessagingModule, global: true, providers, exports };
+  }
+}

@@ -1,0 +1,4 @@
+export * from './tenant.repository';
+export * from './persistence.module';
+export * from './ids';
+export * from './mongo-health';

@@ -1,0 +1,107 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { throwError, type Observable } from 'rxjs';
+import {
+  AppError,
+  ERROR_CODE_INFO,
+  ErrorCode,
+  type ErrorEnvelope,
+} from '@cloudflow/contracts';
+import { requestIdOf } from './request-id';
+
+/** Statuses a framework may raise before our code runs, and the code each maps to. */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.BadRequest,
+  401: ErrorCode.Unauthorized,
+  403: ErrorCode.Forbidden,
+  404: ErrorCode.NotFound,
+  405: ErrorCode.MethodNotAllowed,
+  409: ErrorCode.Conflict,
+  413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
+  429: ErrorCode.RateLimited,
+  503: ErrorCode.ServiceUnavailable,
+};
+
+/** Safe words for the errors Fastify raises while reading a request. */
+const FASTIFY_DETAILS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "Unsupported Content-Type; send 'application/json'",
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than this endpoint accepts',
+  FST_ERR_CTP_EMPTY_JSON_BODY: "The body is empty but Content-Type is 'application/json'",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The body is not valid JSON',
+  FST_ERR_BAD_URL: 'The URL is malformed',
+  FST_ERR_ASYNC_CONSTRAINT: 'The request could not be routed',
+};
+
+interface FrameworkError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * The single place where failures become answers. Over HTTP every failure
+ * becomes the error envelope; 5xx bodies hide internals and carry the
+ * request id that is also in the logs. Over RPC, errors pass through
+ * unchanged so the transport can carry their code to the caller.
+ */
+@Catch()
+export class EnvelopeExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('errors');
+
+  catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
+    if (host.getType() === 'rpc') return throwError(() => exception);
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const requestId = requestIdOf(request.raw);
+    const { status, body } = this.toEnvelope(exception, request, requestId);
+    if (status >= 500 && !(exception instanceof AppError && exception.code === ErrorCode.ServiceUnavailable)) {
+      this.logger.error({ err: exception, requestId, method: request.method, url: request.url }, 'request failed');
+    }
+    if (status === 401) void reply.header('WWW-Authenticate', 'ApiKey realm="cloudflow", Bearer realm="cloudflow"');
+    void reply.header('X-Request-Id', requestId).status(status).send(body);
+  }
+
+  private toEnvelope(
+    exception: unknown,
+    request: FastifyRequest,
+    requestId: string,
+  ): { status: number; body: ErrorEnvelope } {
+    if (exception instanceof AppError) {
+      return envelope(exception.code, exception.details, requestId, exception.message);
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
+      const details =
+        code === ErrorCode.NotFound ? `No route ${request.method} ${request.url.split('?')[0]}` : undefined;
+      return envelope(code, details, requestId);
+    }
+    const framework = exception as FrameworkError;
+    if (typeof framework?.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
+      const code = CODE_BY_STATUS[framework.statusCode] ?? ErrorCode.BadRequest;
+      const details = (framework.code && FASTIFY_DETAILS[framework.code]) ?? ERROR_CODE_INFO[code].title;
+      return envelope(code, details, requestId);
+    }
+    return envelope(ErrorCode.Internal, undefined, requestId);
+  }
+}
+
+function envelope(
+  code: ErrorCode,
+  details: string | undefined,
+  requestId: string,
+  message?: string,
+): { status: number; body: ErrorEnvelope } {
+  const info = ERROR_CODE_INFO[code];
+  const body: ErrorEnvelope = { error: message ?? info.title, code };
+  if (info.status >= 500) {
+    body.details = details ?? `An unexpected error occurred; quote correlation id ${requestId} when reporting it`;
+    body.correlationId = requestId;
+  } else if (details !== undefined) {
+    body.details = details;
+  }
+  return { status: info.status, body };
+}

@@ -1,0 +1,6 @@
+export * from './request-id';
+export * from './logging.module';
+export * from './health';
+export * from './envelope-exception.filter';
+export * from './run-service';
+export * from './service-foundation';

@@ -1,0 +1,93 @@
+import type { IncomingMessage } from 'node:http';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import type { z } from 'zod';
+import { ConfigError, loadConfig } from '@cloudflow/config';
+import { KAFKA, KafkaRpcServer, kafkaLogSink } from '@cloudflow/messaging';
+import { requestIdOf } from './request-id';
+
+export interface ServiceDefinition<S extends z.ZodObject> {
+  /** The service's name, as in logs, traces and consumer groups. */
+  name: string;
+  configSchema: S;
+  rootModule: (config: z.infer<S>) => DynamicModule;
+  /** Serve `@MessagePattern`/`@EventPattern` handlers from Kafka. */
+  rpcServer: boolean;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: (config: z.infer<S>) => number;
+  /** Last touches before listening (routes prefix, hooks). */
+  configure?: (app: NestFastifyApplication, config: z.infer<S>) => void | Promise<void>;
+}
+
+interface ListenConfig {
+  PORT: number;
+  HOST: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+/**
+ * Boots a CloudFlow service: validated config, JSON logs, HTTP on Fastify
+ * (health endpoints at least), the Kafka RPC server where the service has
+ * handlers, and a graceful shutdown on SIGTERM bounded by SHUTDOWN_TIMEOUT_MS.
+ */
+export async function runService<S extends z.ZodObject>(definition: ServiceDefinition<S>): Promise<INestApplication> {
+  let config: z.infer<S> & ListenConfig;
+  try {
+    config = loadConfig(definition.configSchema) as z.infer<S> & ListenConfig;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cloudflow-${definition.name}: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+
+  installProcessGuards(definition.name);
+  const adapter = new FastifyAdapter({
+    bodyLimit: definition.bodyLimit?.(config) ?? 1024 * 1024,
+    genReqId: (req: IncomingMessage) => requestIdOf(req),
+    requestIdHeader: false,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(definition.rootModule(config), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  armShutdownWatchdog(config.SHUTDOWN_TIMEOUT_MS);
+
+  if (definition.rpcServer) {
+    app.connectMicroservice(
+      { strategy: new KafkaRpcServer({ kafka: app.get(KAFKA), service: definition.name, log: kafkaLogSink('rpc-server') }) },
+      { inheritAppConfig: true },
+    );
+  }
+  await definition.configure?.(app, config);
+  await app.startAllMicroservices();
+  await app.listen(config.PORT, config.HOST);
+  app.get(Logger).log(`cloudflow-${definition.name} listening on http://${config.HOST}:${config.PORT}`);
+  return app;
+}
+
+/** If shutdown hangs (a stuck connection), exit anyway once the budget is spent. */
+function armShutdownWatchdog(timeoutMs: number): void {
+  const arm = () => setTimeout(() => process.exit(process.exitCode ?? 0), timeoutMs).unref();
+  process.once('SIGTERM', arm);
+  process.once('SIGINT', arm);
+}
+
+function installProcessGuards(service: string): void {
+  const die = (kind: string) => (error: unknown) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', service, msg: kind, err: error instanceof Error ? error.stack : String(error) })}\n`,
+    );
+    process.exit(1);
+  };
+  process.on('uncaughtException', die('uncaught exception'));
+  process.on('unhandledRejection', die('unhandled rejection'));
+}

@@ -1,0 +1,20 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import type { Model } from 'mongoose';
+import { WORKSPACES_COLLECTION, type WorkspaceDocument } from './workspace.schema';
+
+const DUPLICATE_KEY = 11000;
+
+/** Workspaces are the tenants themselves, so this repository is not tenant-scoped. */
+@Injectable()
+export class WorkspacesRepository {
+  constructor(@InjectModel(WORKSPACES_COLLECTION) private readonly model: Model<WorkspaceDocument>) {}
+
+  async ensure(doc: WorkspaceDocument): Promise<void> {
+    try {
+      await this.model.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true }).exec();
+    } catch (error) {
+      if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
+    }
+  }
+}

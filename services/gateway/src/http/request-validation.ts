@@ -1,0 +1,20 @@
+import type { z } from 'zod';
+import { AppError, ErrorCode, describeIssue } from '@cloudflow/contracts';
+
+/** Parses query parameters, answering 400/4002 with the parameter named on failure. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
+  const parsed = schema.safeParse(query ?? {}, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues
+    .map((issue) => describeIssue(issue).replace(/^field '([^']+)'/, "query parameter '$1'").replace(/^has unknown field/, 'unknown query parameter'))
+    .join('; ');
+  throw new AppError(ErrorCode.ValidationFailed, details);
+}
+
+const RESOURCE_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** An id that cannot exist is simply not found; it never reaches a service. */
+export function requireResourceId(kind: string, id: string): string {
+  if (!RESOURCE_ID.test(id)) throw AppError.notFound(kind, id.slice(0, 100));
+  return id;
+}

@@ -1,0 +1,88 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AppError,
+  PageQuerySchema,
+  validateCreatePipeline,
+  validateUpdatePipeline,
+  type Page,
+  type Pipeline,
+  type Principal,
+} from '@cloudflow/contracts';
+import { RpcClient } from '@cloudflow/messaging';
+import { requestIdOf } from '@cloudflow/runtime';
+import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import { parseQuery, requireResourceId } from '../http/request-validation';
+
+/**
+ * `/api/v1/pipelines`. Definitions are checked here to fail fast, and again
+ * by the registry, which owns them.
+ */
+@Controller('api/v1/pipelines')
+@UseGuards(ApiAuthGuard)
+export class PipelinesController {
+  constructor(private readonly rpc: RpcClient) {}
+
+  @Post()
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Pipeline> {
+    const parsed = validateCreatePipeline(body);
+    if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
+    const pipeline = await this.rpc.call(
+      'pipelines.create',
+      { principal, definition: parsed.value },
+      { requestId: requestIdOf(req.raw) },
+    );
+    void reply.status(201).header('Location', `/api/v1/pipelines/${pipeline.id}`);
+    return pipeline;
+  }
+
+  @Get()
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown, @Req() req: FastifyRequest): Promise<Page<Pipeline>> {
+    const { limit, cursor } = parseQuery(PageQuerySchema, query);
+    return this.rpc.call('pipelines.list', { principal, limit, cursor }, { requestId: requestIdOf(req.raw) });
+  }
+
+  @Get(':pipelineId')
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('pipelineId') pipelineId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<Pipeline> {
+    requireResourceId('Pipeline', pipelineId);
+    return this.rpc.call('pipelines.get', { principal, pipelineId }, { requestId: requestIdOf(req.raw) });
+  }
+
+  @Put(':pipelineId')
+  update(
+    @CurrentPrincipal() principal: Principal,
+    @Param('pipelineId') pipelineId: string,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+  ): Promise<Pipeline> {
+    requireResourceId('Pipeline', pipelineId);
+    const parsed = validateUpdatePipeline(body);
+    if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
+    return this.rpc.call(
+      'pipelines.update',
+      { principal, pipelineId, patch: parsed.value },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Delete(':pipelineId')
+  @HttpCode(204)
+  async delete(
+    @CurrentPrincipal() principal: Principal,
+    @Param('pipelineId') pipelineId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<void> {
+    requireResourceId('Pipeline', pipelineId);
+    await this.rpc.call('pipelines.delete', { principal, pipelineId }, { requestId: requestIdOf(req.raw) });
+  }
+}
