@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 
 /** Raised at boot when the environment does not describe a runnable service. */
 export class ConfigError extends Error {

@@ -157,7 +157,8 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       () => this.invoke(pattern, handler, value, new RpcCallContext([pattern, requestId, correlationId])),
       extractTraceContext(headers),
     );
-    await this.producer!.send({
+    if (!this.producer) return;
+    await this.producer.send({
       topic: replyTo,
       messages: [
         {

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { MongoReadiness } from './mongo-health';
 
 export interface PersistenceOptions {
   url: string;
@@ -15,6 +16,8 @@ export class PersistenceModule {
   static forRoot(options: PersistenceOptions): DynamicModule {
     return {
       module: PersistenceModule,
+      global: true,
+      providers: [MongoReadiness],
       imports: [
         MongooseModule.forRoot(options.url, {
           autoIndex: false,
@@ -25,7 +28,7 @@ export class PersistenceModule {
           maxPoolSize: 20,
         }),
       ],
-      exports: [MongooseModule],
+      exports: [MongooseModule, MongoReadiness],
     };
   }
 }

@@ -75,9 +75,7 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
-      const details =
-        code === ErrorCode.NotFound ? `No route ${request.method} ${request.url.split('?')[0]}` : undefined;
-      return envelope(code, details, requestId);
+      return envelope(code, frameworkDetails(status, exception.message, request), requestId);
     }
     const framework = exception as FrameworkError;
     if (typeof framework?.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
@@ -86,6 +84,27 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
       return envelope(code, details, requestId);
     }
     return envelope(ErrorCode.Internal, undefined, requestId);
+  }
+}
+
+/**
+ * Words for failures raised by the framework before our code runs. Fastify's
+ * own messages (e.g. a JSON syntax error) name no internals, so 400s keep them.
+ */
+function frameworkDetails(status: number, message: string, request: FastifyRequest): string | undefined {
+  switch (status) {
+    case 400:
+      return `The request could not be read: ${message.slice(0, 200)}`;
+    case 404:
+      return `No route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`;
+    case 405:
+      return `Method ${request.method} is not allowed here`;
+    case 413:
+      return 'The request body is larger than this endpoint accepts';
+    case 415:
+      return "Unsupported Content-Type; send 'application/json'";
+    default:
+      return undefined;
   }
 }
 

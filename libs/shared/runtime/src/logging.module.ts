@@ -6,6 +6,11 @@ import { requestIdOf } from './request-id';
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
+/** The request path; middleware mounting may rewrite `url`, never `originalUrl`. */
+function pathOf(req: IncomingMessage & { originalUrl?: string }): string {
+  return (req.originalUrl ?? req.url ?? '').split('?')[0] ?? '';
+}
+
 /** Paths redacted from every log line: credentials never reach the logs. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -29,7 +34,7 @@ export function loggingModule(service: string, level: string): DynamicModule {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       genReqId: (req: IncomingMessage) => requestIdOf(req),
       customAttributeKeys: { reqId: 'requestId' },
-      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
+      autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has(pathOf(req)) },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
         error || res.statusCode >= 500 ? 'error' : 'info',
       serializers: {

@@ -33,6 +33,14 @@ interface ListenConfig {
  * handlers, and a graceful shutdown on SIGTERM bounded by SHUTDOWN_TIMEOUT_MS.
  */
 export async function runService<S extends z.ZodObject>(definition: ServiceDefinition<S>): Promise<INestApplication> {
+  try {
+    return await startService(definition);
+  } catch (error) {
+    fatal(definition.name, 'start-up failed', error);
+  }
+}
+
+async function startService<S extends z.ZodObject>(definition: ServiceDefinition<S>): Promise<INestApplication> {
   let config: z.infer<S> & ListenConfig;
   try {
     config = loadConfig(definition.configSchema) as z.infer<S> & ListenConfig;
@@ -81,13 +89,13 @@ function armShutdownWatchdog(timeoutMs: number): void {
   process.once('SIGINT', arm);
 }
 
+function fatal(service: string, msg: string, error: unknown): never {
+  const err = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service, msg, err })}\n`);
+  process.exit(1);
+}
+
 function installProcessGuards(service: string): void {
-  const die = (kind: string) => (error: unknown) => {
-    process.stderr.write(
-      `${JSON.stringify({ level: 'fatal', service, msg: kind, err: error instanceof Error ? error.stack : String(error) })}\n`,
-    );
-    process.exit(1);
-  };
-  process.on('uncaughtException', die('uncaught exception'));
-  process.on('unhandledRejection', die('unhandled rejection'));
+  process.on('uncaughtException', (error) => fatal(service, 'uncaught exception', error));
+  process.on('unhandledRejection', (error) => fatal(service, 'unhandled rejection', error));
 }

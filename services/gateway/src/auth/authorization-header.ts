@@ -11,12 +11,13 @@ export function parseAuthorization(header: string | string[] | undefined): Parse
     return { ok: false, reason: "Missing Authorization header; send 'Authorization: ApiKey <key>' or 'Bearer <token>'" };
   }
   if (Array.isArray(header)) return { ok: false, reason: 'Send exactly one Authorization header' };
-  const match = /^([A-Za-z]+) +(\S+) *$/.exec(header);
-  if (!match) return { ok: false, reason: "Malformed Authorization header; expected '<scheme> <credential>'" };
-  const scheme = match[1]!.toLowerCase();
-  const value = match[2]!;
+  const [, rawScheme, value] = /^([A-Za-z]+) +(\S+) *$/.exec(header) ?? [];
+  if (rawScheme === undefined || value === undefined) {
+    return { ok: false, reason: "Malformed Authorization header; expected '<scheme> <credential>'" };
+  }
+  const scheme = rawScheme.toLowerCase();
   if (value.length > MAX_CREDENTIAL_LENGTH) return { ok: false, reason: 'The credential is too long' };
   if (scheme === 'apikey') return { ok: true, credential: { scheme: 'ApiKey', value } };
   if (scheme === 'bearer') return { ok: true, credential: { scheme: 'Bearer', value } };
-  return { ok: false, reason: `Unsupported authorization scheme '${match[1]!.slice(0, 20)}'; use ApiKey or Bearer` };
+  return { ok: false, reason: `Unsupported authorization scheme '${rawScheme.slice(0, 20)}'; use ApiKey or Bearer` };
 }

@@ -1,0 +1,7 @@
+// Unit tier: fast, no infrastructure; mocks allowed here and only here.
+module.exports = {
+  ...require('./jest.preset'),
+  displayName: 'unit',
+  roots: ['<rootDir>/libs', '<rootDir>/services'],
+  testMatch: ['**/*.spec.ts'],
+};

@@ -1,0 +1,32 @@
+import type { PipelineStep } from '@cloudflow/contracts';
+
+/** The pipeline of the published API's "Create Pipeline" example, verbatim. */
+export const SPEC_CREATE_PIPELINE_BODY = {
+  name: 'MyFakePipeline',
+  steps: [
+    { type: 'source', config: { path: '/fake/data.csv' } },
+    { type: 'transform', config: { operation: 'uppercase' } },
+    { type: 'sink', config: { target: 'db://fake-database' } },
+  ],
+} as const;
+
+/** The published API's "Update Pipeline Configuration" body, verbatim. */
+export const SPEC_UPDATE_PIPELINE_BODY = {
+  steps: [{ type: 'transform', config: { operation: 'reverse' } }],
+} as const;
+
+let counter = 0;
+
+/** A valid pipeline definition with a unique name; override any part. */
+export function aPipeline(overrides: { name?: string; description?: string; steps?: PipelineStep[] } = {}) {
+  counter += 1;
+  return {
+    name: overrides.name ?? `pipeline-${counter}-${Math.random().toString(36).slice(2, 8)}`,
+    ...(overrides.description !== undefined && { description: overrides.description }),
+    steps: overrides.steps ?? [
+      { type: 'source', config: { path: '/in/people.csv' } },
+      { type: 'transform', config: { operation: 'uppercase', fields: ['name'] } },
+      { type: 'sink', config: { target: 'db://people' } },
+    ],
+  };
+}

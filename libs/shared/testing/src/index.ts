@@ -1,0 +1,4 @@
+export * from './infra';
+export * from './service-process';
+export * from './api-client';
+export * from './factories';

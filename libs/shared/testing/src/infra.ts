@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Infra {
+  kafkaBrokers: string;
+  mongoUrl: string;
+  /** Where the endpoints came from, for the test log. */
+  origin: 'environment' | 'local-infra' | 'testcontainers';
+  stop(): Promise<void>;
+}
+
+/** The repository root, wherever the test runs from. */
+export const REPO_ROOT = resolve(__dirname, '../../../..');
+
+/**
+ * Real Kafka and a real MongoDB-wire server for integration and end-to-end
+ * tests, in this order of preference:
+ *  1. KAFKA_BROKERS and MONGO_URL from the environment (existing servers);
+ *  2. Docker: testcontainers with the official apache/kafka and mongo images;
+ *  3. no Docker: `deploy/local/infra up` (Kafka from Maven Central jars and
+ *     FerretDB built from its Go module, cached outside the repository).
+ */
+export async function provideInfra(env: NodeJS.ProcessEnv = process.env): Promise<Infra> {
+  const brokers = env['KAFKA_BROKERS'];
+  const mongo = env['MONGO_URL'];
+  if (brokers && mongo) return { kafkaBrokers: brokers, mongoUrl: mongo, origin: 'environment', stop: nothingToStop };
+  if (env['CLOUDFLOW_TEST_INFRA'] !== 'local' && (await dockerAvailable())) return startContainers();
+  return startLocalInfra();
+}
+
+/** Servers this harness did not start are left running. */
+const nothingToStop = (): Promise<void> => Promise.resolve();
+
+async function dockerAvailable(): Promise<boolean> {
+  try {
+    await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 5_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startLocalInfra(): Promise<Infra> {
+  const script = resolve(REPO_ROOT, 'deploy/local/infra');
+  await run('bash', [script, 'up'], { timeout: 30 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('bash', [script, 'env'], { timeout: 10_000 });
+  const vars = Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((line) => /^(?:export\s+)?([A-Z_]+)=["']?([^"'\s]*)["']?$/.exec(line.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+  const kafkaBrokers = vars['KAFKA_BROKERS'];
+  const mongoUrl = vars['MONGO_URL'];
+  if (!kafkaBrokers || !mongoUrl) throw new Error(`deploy/local/infra env printed no endpoints:\n${stdout}`);
+  // Left running on purpose: `deploy/local/infra down` stops it; the test command does so at the end.
+  return { kafkaBrokers, mongoUrl, origin: 'local-infra', stop: nothingToStop };
+}
+
+async function startContainers(): Promise<Infra> {
+  // Loaded only where Docker exists: testcontainers throws at once without a runtime.
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const { MongoDBContainer } = await import('@testcontainers/mongodb');
+  const kafkaPort = await freePort();
+  const kafka = await new GenericContainer('apache/kafka:4.1.1')
+    .withExposedPorts({ container: 9092, host: kafkaPort })
+    .withEnvironment({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+    })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .start();
+  const mongo = await new MongoDBContainer('mongo:8.0').start();
+  return {
+    kafkaBrokers: `127.0.0.1:${kafkaPort}`,
+    mongoUrl: `${mongo.getConnectionString()}/cloudflow?directConnection=true`,
+    origin: 'testcontainers',
+    stop: async () => {
+      await kafka.stop();
+      await mongo.stop();
+    },
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** The same server with a database of its own, so test runs never see each other's data. */
+export function withDatabase(mongoUrl: string, database: string): string {
+  const url = new URL(mongoUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,14 @@
+import { provideInfra } from '@cloudflow/testing';
+
+/**
+ * Runs once before the integration and e2e tiers: makes real Kafka and a
+ * MongoDB-wire server available and exports their endpoints to the test
+ * workers through the environment.
+ */
+export default async function globalSetup(): Promise<void> {
+  const infra = await provideInfra();
+  process.env['KAFKA_BROKERS'] = infra.kafkaBrokers;
+  process.env['MONGO_URL'] = infra.mongoUrl;
+  process.stdout.write(`\ninfrastructure (${infra.origin}): kafka ${infra.kafkaBrokers}, mongo ${infra.mongoUrl}\n`);
+  (globalThis as { __cloudflowInfraStop?: () => Promise<void> }).__cloudflowInfraStop = infra.stop;
+}
