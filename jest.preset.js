@@ -19,6 +19,9 @@ module.exports = {
           parser: { syntax: 'typescript', decorators: true },
           transform: { legacyDecorator: true, decoratorMetadata: true },
           keepClassNames: true,
+          // Rewrites @cloudflow/* at compile time, so global setup files resolve them too.
+          baseUrl: __dirname,
+          paths: compilerOptions.paths,
         },
         module: { type: 'commonjs' },
       },

@@ -2,3 +2,4 @@ export * from './tenant.repository';
 export * from './persistence.module';
 export * from './ids';
 export * from './mongo-health';
+export * from './mongo-errors';

@@ -1,10 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import { TenantRepository } from '@cloudflow/persistence';
+import { TenantRepository, isDuplicateKeyError } from '@cloudflow/persistence';
 import { API_KEYS_COLLECTION, type ApiKeyDocument } from './api-key.schema';
-
-const DUPLICATE_KEY = 11000;
 
 @Injectable()
 export class ApiKeysRepository extends TenantRepository<ApiKeyDocument> implements OnModuleInit {
@@ -29,7 +27,7 @@ export class ApiKeysRepository extends TenantRepository<ApiKeyDocument> implemen
     try {
       await this.model.updateOne({ keyHash: doc.keyHash }, { $setOnInsert: doc }, { upsert: true }).exec();
     } catch (error) {
-      if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
     }
     const stored = await this.findByHashForAuthentication(doc.keyHash);
     if (!stored) throw new Error('API key vanished right after it was ensured');

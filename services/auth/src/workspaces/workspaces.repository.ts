@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
+import { isDuplicateKeyError } from '@cloudflow/persistence';
 import { WORKSPACES_COLLECTION, type WorkspaceDocument } from './workspace.schema';
-
-const DUPLICATE_KEY = 11000;
 
 /** Workspaces are the tenants themselves, so this repository is not tenant-scoped. */
 @Injectable()
@@ -14,7 +13,7 @@ export class WorkspacesRepository {
     try {
       await this.model.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true }).exec();
     } catch (error) {
-      if ((error as { code?: number }).code !== DUPLICATE_KEY) throw error;
+      if (!isDuplicateKeyError(error)) throw error;
     }
   }
 }

@@ -2,17 +2,61 @@ import { Schema } from 'mongoose';
 import type { PipelineStep } from '@cloudflow/contracts';
 import type { TenantDocument } from '@cloudflow/persistence';
 
+/**
+ * One version of a pipeline, immutable once written. `_id` is
+ * `<pipelineId>@<version>`: the unique `_id` is what makes two concurrent
+ * writers of the same next version collide, so exactly one wins (see
+ * docs/adr/0003-atomic-writes-on-ferretdb.md). The latest version is the truth;
+ * a version with `deleted: true` is a tombstone.
+ */
+export interface PipelineVersionDocument extends TenantDocument {
+  pipelineId: string;
+  version: number;
+  name: string;
+  description?: string;
+  steps: PipelineStep[];
+  deleted?: boolean;
+  /** When the pipeline was created (same on every version). */
+  createdAt: Date;
+  /** When this version was written. */
+  updatedAt: Date;
+}
+
+/** The latest live version of each pipeline, kept for listing. */
 export interface PipelineDocument extends TenantDocument {
   name: string;
   description?: string;
   steps: PipelineStep[];
-  /** Starts at 1; every update adds one. Also the optimistic-concurrency token. */
   version: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export const PIPELINES_COLLECTION = 'pipelines';
+export const PIPELINE_VERSIONS_COLLECTION = 'pipeline_versions';
+
+export function versionId(pipelineId: string, version: number): string {
+  return `${pipelineId}@${version}`;
+}
+
+export const PipelineVersionSchema = new Schema<PipelineVersionDocument>(
+  {
+    _id: { type: String, required: true },
+    workspaceId: { type: String, required: true },
+    pipelineId: { type: String, required: true },
+    version: { type: Number, required: true },
+    name: { type: String, required: true },
+    description: { type: String },
+    steps: { type: Schema.Types.Mixed, required: true },
+    deleted: { type: Boolean },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: PIPELINE_VERSIONS_COLLECTION, versionKey: false, minimize: false },
+);
+
+// Serves "latest version of a pipeline": workspaceId = ? AND pipelineId = ? ORDER BY version DESC LIMIT 1.
+PipelineVersionSchema.index({ workspaceId: 1, pipelineId: 1, version: -1 });
 
 export const PipelineSchema = new Schema<PipelineDocument>(
   {
@@ -28,6 +72,5 @@ export const PipelineSchema = new Schema<PipelineDocument>(
   { collection: PIPELINES_COLLECTION, versionKey: false, minimize: false },
 );
 
-// Serves every workspace-scoped lookup by id and the keyset-paginated list
-// (`workspaceId = ? AND _id > ? ORDER BY _id`).
+// Serves the keyset-paginated list: workspaceId = ? AND _id > ? ORDER BY _id.
 PipelineSchema.index({ workspaceId: 1, _id: 1 });

@@ -1,36 +1,91 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import type { PipelinePatch } from '@cloudflow/contracts';
-import { TenantRepository, type WorkspaceScope } from '@cloudflow/persistence';
-import { PIPELINES_COLLECTION, type PipelineDocument } from './pipeline.schema';
+import { TenantRepository, isDuplicateKeyError, type WorkspaceScope } from '@cloudflow/persistence';
+import {
+  PIPELINES_COLLECTION,
+  PIPELINE_VERSIONS_COLLECTION,
+  versionId,
+  type PipelineDocument,
+  type PipelineVersionDocument,
+} from './pipeline.schema';
 
+/**
+ * Pipelines as an append-only history of versions plus a projection of the
+ * latest live version for listing. Appending version N+1 is the atomic step
+ * (unique `_id`), on MongoDB and FerretDB alike; the projection follows it.
+ */
 @Injectable()
 export class PipelinesRepository extends TenantRepository<PipelineDocument> implements OnModuleInit {
-  constructor(@InjectModel(PIPELINES_COLLECTION) model: Model<PipelineDocument>) {
+  constructor(
+    @InjectModel(PIPELINES_COLLECTION) model: Model<PipelineDocument>,
+    @InjectModel(PIPELINE_VERSIONS_COLLECTION) private readonly versions: Model<PipelineVersionDocument>,
+  ) {
     super(model);
   }
 
   async onModuleInit(): Promise<void> {
     await this.model.createIndexes();
+    await this.versions.createIndexes();
+  }
+
+  /** The newest version (possibly a tombstone), or null if the pipeline never existed here. */
+  latestVersion(scope: WorkspaceScope, pipelineId: string): Promise<PipelineVersionDocument | null> {
+    return this.versions
+      .findOne({ workspaceId: scope.workspaceId, pipelineId })
+      .sort({ version: -1 })
+      .lean<PipelineVersionDocument>()
+      .exec();
+  }
+
+  /** Writes a new version; false when another writer took that version number first. */
+  async appendVersion(
+    scope: WorkspaceScope,
+    version: Omit<PipelineVersionDocument, '_id' | 'workspaceId'>,
+  ): Promise<boolean> {
+    try {
+      await this.versions.insertMany(
+        [{ ...version, _id: versionId(version.pipelineId, version.version), workspaceId: scope.workspaceId }],
+        { lean: true },
+      );
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
   }
 
   /**
-   * Applies a patch only if the stored version is still `expectedVersion`,
-   * bumping the version in the same atomic update. Null when the pipeline is
-   * gone or was changed meanwhile.
+   * Makes the listing show `version`. Never moves the projection backwards
+   * under sequential writers; concurrent writers of the same pipeline are
+   * serialised by appendVersion, and the history stays the source of truth.
    */
-  applyPatch(
-    scope: WorkspaceScope,
-    id: string,
-    expectedVersion: number,
-    patch: PipelinePatch,
-    now: Date,
-  ): Promise<PipelineDocument | null> {
-    return this.findOneAndUpdate(
-      scope,
-      { _id: id, version: expectedVersion },
-      { $set: { ...patch, updatedAt: now }, $inc: { version: 1 } },
-    );
+  async project(scope: WorkspaceScope, version: Omit<PipelineVersionDocument, '_id' | 'workspaceId'>): Promise<void> {
+    const projection = {
+      name: version.name,
+      steps: version.steps,
+      version: version.version,
+      createdAt: version.createdAt,
+      updatedAt: version.updatedAt,
+      ...(version.description !== undefined && { description: version.description }),
+    };
+    const filter = { _id: version.pipelineId, workspaceId: scope.workspaceId };
+    const result = await this.model
+      .updateOne(
+        { ...filter, version: { $lt: version.version } },
+        { $set: projection, ...(version.description === undefined && { $unset: { description: 1 } }) },
+      )
+      .exec();
+    if (result.matchedCount > 0) return;
+    try {
+      await this.model.insertMany([{ ...projection, ...filter }], { lean: true });
+    } catch (error) {
+      // Already projected at this version or a newer one.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  async removeProjection(scope: WorkspaceScope, pipelineId: string): Promise<void> {
+    await this.deleteOne(scope, { _id: pipelineId });
   }
 }

@@ -10,10 +10,10 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
-import type { PipelineDocument } from './pipeline.schema';
+import type { PipelineVersionDocument } from './pipeline.schema';
 import { PipelinesRepository } from './pipelines.repository';
 
-const MAX_UPDATE_ATTEMPTS = 5;
+const MAX_WRITE_ATTEMPTS = 5;
 
 /** Pipeline definitions: validated, versioned, and always within one workspace. */
 @Injectable()
@@ -24,14 +24,12 @@ export class PipelinesService {
     requireWrite(principal);
     const parsed = validateCreatePipeline(definition);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
-    const doc = await this.pipelines.insert(scopeOf(principal), {
-      _id: newId('pl'),
-      ...parsed.value,
-      version: 1,
-      createdAt: now,
-      updatedAt: now,
-    });
-    return toPipeline(doc);
+    const scope = scopeOf(principal);
+    const first = { pipelineId: newId('pl'), version: 1, ...parsed.value, createdAt: now, updatedAt: now };
+    // A fresh UUIDv7 id cannot collide, so version 1 is always ours.
+    await this.pipelines.appendVersion(scope, first);
+    await this.pipelines.project(scope, first);
+    return toPipeline(first);
   }
 
   async list(principal: Principal, limit: number, cursor?: string): Promise<Page<Pipeline>> {
@@ -39,35 +37,57 @@ export class PipelinesService {
       throw new AppError(ErrorCode.ValidationFailed, "query parameter 'cursor' is not a cursor returned by this API");
     }
     const page = await this.pipelines.findPage(scopeOf(principal), { limit, cursor });
-    return { items: page.items.map(toPipeline), nextCursor: page.nextCursor };
+    return { items: page.items.map((doc) => toPipeline({ ...doc, pipelineId: doc._id })), nextCursor: page.nextCursor };
   }
 
   async get(principal: Principal, pipelineId: string): Promise<Pipeline> {
-    const doc = await this.pipelines.findById(scopeOf(principal), pipelineId);
-    if (!doc) throw AppError.notFound('Pipeline', pipelineId);
-    return toPipeline(doc);
+    return toPipeline(await this.live(scopeOf(principal), pipelineId));
   }
 
+  /**
+   * Writes the next version. Two concurrent updates cannot both become
+   * version N+1: the loser re-reads and applies its patch on top.
+   */
   async update(principal: Principal, pipelineId: string, patch: unknown, now = new Date()): Promise<Pipeline> {
     requireWrite(principal);
     const parsed = validateUpdatePipeline(patch);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
     const scope = scopeOf(principal);
-    // Optimistic concurrency: read the version, write only if it is unchanged.
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const current = await this.pipelines.findById(scope, pipelineId);
-      if (!current) throw AppError.notFound('Pipeline', pipelineId);
-      const updated = await this.pipelines.applyPatch(scope, pipelineId, current.version, parsed.value, now);
-      if (updated) return toPipeline(updated);
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.live(scope, pipelineId);
+      const next: PipelineVersionDocument = {
+        ...current,
+        ...parsed.value,
+        version: current.version + 1,
+        updatedAt: now,
+      };
+      if (await this.pipelines.appendVersion(scope, next)) {
+        await this.pipelines.project(scope, next);
+        return toPipeline(next);
+      }
     }
     throw new AppError(ErrorCode.Conflict, `Pipeline '${pipelineId}' is being changed concurrently; retry the update`);
   }
 
-  async delete(principal: Principal, pipelineId: string): Promise<{ deleted: true }> {
+  /** Deleting writes a tombstone version, so a racing update cannot resurrect the pipeline. */
+  async delete(principal: Principal, pipelineId: string, now = new Date()): Promise<{ deleted: true }> {
     requireWrite(principal);
-    const deleted = await this.pipelines.deleteOne(scopeOf(principal), { _id: pipelineId });
-    if (!deleted) throw AppError.notFound('Pipeline', pipelineId);
-    return { deleted: true };
+    const scope = scopeOf(principal);
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = await this.live(scope, pipelineId);
+      const tombstone = { ...current, version: current.version + 1, deleted: true, updatedAt: now };
+      if (await this.pipelines.appendVersion(scope, tombstone)) {
+        await this.pipelines.removeProjection(scope, pipelineId);
+        return { deleted: true };
+      }
+    }
+    throw new AppError(ErrorCode.Conflict, `Pipeline '${pipelineId}' is being changed concurrently; retry the delete`);
+  }
+
+  private async live(scope: WorkspaceScope, pipelineId: string): Promise<PipelineVersionDocument> {
+    const latest = await this.pipelines.latestVersion(scope, pipelineId);
+    if (!latest || latest.deleted) throw AppError.notFound('Pipeline', pipelineId);
+    return latest;
   }
 }
 
@@ -81,9 +101,14 @@ function requireWrite(principal: Principal): void {
   }
 }
 
-export function toPipeline(doc: PipelineDocument): Pipeline {
+type PipelineView = Pick<
+  PipelineVersionDocument,
+  'pipelineId' | 'name' | 'description' | 'steps' | 'version' | 'createdAt' | 'updatedAt'
+>;
+
+export function toPipeline(doc: PipelineView): Pipeline {
   return {
-    id: doc._id,
+    id: doc.pipelineId,
     name: doc.name,
     ...(doc.description !== undefined && { description: doc.description }),
     steps: doc.steps as Pipeline['steps'],
