@@ -5,7 +5,7 @@ module.exports = {
   displayName: 'e2e',
   roots: ['<rootDir>/test/e2e'],
   testMatch: ['**/*.e2e-spec.ts'],
-  globalSetup: '<rootDir>/test/setup/infra.global-setup.ts',
+  globalSetup: '<rootDir>/test/setup/e2e.global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/infra.global-teardown.ts',
   testTimeout: 120_000,
   maxWorkers: 1,

@@ -16,7 +16,11 @@ async function* sources(dir) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name !== 'node_modules') yield* sources(path);
-    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts')) {
+    } else if (
+      entry.name.endsWith('.ts') &&
+      !entry.name.endsWith('.spec.ts') &&
+      !entry.name.endsWith('.d.ts')
+    ) {
       yield path;
     }
   }
@@ -44,7 +48,10 @@ for (const top of ['libs', 'services']) {
         });
         const target = join(outDir, relative(root, file)).replace(/\.ts$/, '.js');
         await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, `${out.code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+        await writeFile(
+          target,
+          `${out.code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`,
+        );
         if (out.map) await writeFile(`${target}.map`, out.map);
         count++;
       })(),

@@ -9,6 +9,8 @@ export default async function globalSetup(): Promise<void> {
   const infra = await provideInfra();
   process.env['KAFKA_BROKERS'] = infra.kafkaBrokers;
   process.env['MONGO_URL'] = infra.mongoUrl;
-  process.stdout.write(`\ninfrastructure (${infra.origin}): kafka ${infra.kafkaBrokers}, mongo ${infra.mongoUrl}\n`);
+  process.stdout.write(
+    `\ninfrastructure (${infra.origin}): kafka ${infra.kafkaBrokers}, mongo ${infra.mongoUrl}\n`,
+  );
   (globalThis as { __cloudflowInfraStop?: () => Promise<void> }).__cloudflowInfraStop = infra.stop;
 }

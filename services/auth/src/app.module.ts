@@ -14,7 +14,10 @@ export class AppModule {
     });
     return {
       module: AppModule,
-      imports: [...foundation.imports, ApiKeysModule.forRoot({ bootstrapKey: config.CLOUDFLOW_BOOTSTRAP_API_KEY })],
+      imports: [
+        ...foundation.imports,
+        ApiKeysModule.forRoot({ bootstrapKey: config.CLOUDFLOW_BOOTSTRAP_API_KEY }),
+      ],
       providers: foundation.providers,
     };
   }

@@ -16,7 +16,11 @@ export class AppModule {
     });
     return {
       module: AppModule,
-      imports: [...foundation.imports, AuthModule.forRoot({ cacheTtlMs: config.AUTH_CACHE_TTL_MS }), PipelinesModule],
+      imports: [
+        ...foundation.imports,
+        AuthModule.forRoot({ cacheTtlMs: config.AUTH_CACHE_TTL_MS }),
+        PipelinesModule,
+      ],
       providers: foundation.providers,
     };
   }

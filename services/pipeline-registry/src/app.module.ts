@@ -12,6 +12,10 @@ export class AppModule {
       kafkaBrokers: config.KAFKA_BROKERS,
       mongoUrl: config.MONGO_URL,
     });
-    return { module: AppModule, imports: [...foundation.imports, PipelinesModule], providers: foundation.providers };
+    return {
+      module: AppModule,
+      imports: [...foundation.imports, PipelinesModule],
+      providers: foundation.providers,
+    };
   }
 }

@@ -13,24 +13,39 @@ export const env = {
   host: () => z.string().min(1).default('127.0.0.1'),
 
   positiveInt: (fallback: number) =>
-    z.coerce.number({ message: 'must be a positive integer' }).int().positive({ message: 'must be a positive integer' }).default(fallback),
+    z.coerce
+      .number({ message: 'must be a positive integer' })
+      .int()
+      .positive({ message: 'must be a positive integer' })
+      .default(fallback),
 
   /** `host:port[,host:port...]` */
   kafkaBrokers: () =>
     z
       .string({ message: 'required: a comma-separated list of host:port' })
       .min(1, { message: 'required: a comma-separated list of host:port' })
-      .transform((value) => value.split(',').map((b) => b.trim()).filter(Boolean))
-      .refine((brokers) => brokers.length > 0 && brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
-        message: 'must be a comma-separated list of host:port, e.g. 127.0.0.1:9092',
-      }),
+      .transform((value) =>
+        value
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (brokers) => brokers.length > 0 && brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+        {
+          message: 'must be a comma-separated list of host:port, e.g. 127.0.0.1:9092',
+        },
+      ),
 
   mongoUrl: () =>
     z
       .string({ message: 'required: a mongodb:// or mongodb+srv:// URL' })
-      .regex(/^mongodb(\+srv)?:\/\/[^\s]+$/, { message: 'must be a mongodb:// or mongodb+srv:// URL' }),
+      .regex(/^mongodb(\+srv)?:\/\/[^\s]+$/, {
+        message: 'must be a mongodb:// or mongodb+srv:// URL',
+      }),
 
-  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logLevel: () =>
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   optionalUrl: () => z.string().url({ message: 'must be a URL' }).optional(),
 };

@@ -97,52 +97,67 @@ export class KafkaRpcClient extends RpcClient {
     const correlationId = randomUUID();
     const deadline = Date.now() + timeoutMs;
 
-    return withSpan(`rpc ${pattern}`, 'client', { 'messaging.destination.name': contract.topic }, async () => {
-      const headers: Record<string, string> = {
-        [Headers.pattern]: pattern,
-        [Headers.correlationId]: correlationId,
-        [Headers.replyTo]: Topics.rpcReplies,
-        [Headers.replyInstance]: this.options.instanceId,
-        [Headers.deadline]: String(deadline),
-      };
-      if (options.requestId) headers[Headers.requestId] = options.requestId;
-      injectTraceContext(headers);
+    return withSpan(
+      `rpc ${pattern}`,
+      'client',
+      { 'messaging.destination.name': contract.topic },
+      async () => {
+        const headers: Record<string, string> = {
+          [Headers.pattern]: pattern,
+          [Headers.correlationId]: correlationId,
+          [Headers.replyTo]: Topics.rpcReplies,
+          [Headers.replyInstance]: this.options.instanceId,
+          [Headers.deadline]: String(deadline),
+        };
+        if (options.requestId) headers[Headers.requestId] = options.requestId;
+        injectTraceContext(headers);
 
-      const response = new Promise<unknown>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(correlationId);
-          reject(
-            AppError.unavailable(
-              `The ${contract.topic.replace('cloudflow.rpc.', '')} service did not answer within ${timeoutMs} ms; try again shortly`,
-            ),
-          );
-        }, timeoutMs);
-        this.pending.set(correlationId, { pattern, resolve, reject, timer });
-      });
-
-      try {
-        await this.producer.send({
-          topic: contract.topic,
-          messages: [{ key: correlationId, value: JSON.stringify(request), headers }],
+        const response = new Promise<unknown>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            this.pending.delete(correlationId);
+            reject(
+              AppError.unavailable(
+                `The ${contract.topic.replace('cloudflow.rpc.', '')} service did not answer within ${timeoutMs} ms; try again shortly`,
+              ),
+            );
+          }, timeoutMs);
+          this.pending.set(correlationId, { pattern, resolve, reject, timer });
         });
-      } catch (error) {
-        const call = this.pending.get(correlationId);
-        if (call) {
-          clearTimeout(call.timer);
-          this.pending.delete(correlationId);
-        }
-        this.options.log.error('rpc request could not be published', { pattern, error: String(error) });
-        throw AppError.unavailable('The message broker is unavailable; try again shortly');
-      }
 
-      const data = await response;
-      const parsed = contract.response.safeParse(data);
-      if (!parsed.success) {
-        this.options.log.error('rpc reply does not match its contract', { pattern, issues: parsed.error.issues });
-        throw new AppError(ErrorCode.Internal);
-      }
-      return parsed.data as RpcResponse<P>;
-    });
+        const published = this.producer
+          .send({
+            topic: contract.topic,
+            messages: [{ key: correlationId, value: JSON.stringify(request), headers }],
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => {
+              const call = this.pending.get(correlationId);
+              if (call) {
+                clearTimeout(call.timer);
+                this.pending.delete(correlationId);
+              }
+              this.options.log.error('rpc request could not be published', {
+                pattern,
+                error: String(error),
+              });
+              throw AppError.unavailable('The message broker is unavailable; try again shortly');
+            },
+          );
+
+        // Whichever fails first wins; the other's rejection is still handled.
+        const [, data] = await Promise.all([published, response]);
+        const parsed = contract.response.safeParse(data);
+        if (!parsed.success) {
+          this.options.log.error('rpc reply does not match its contract', {
+            pattern,
+            issues: parsed.error.issues,
+          });
+          throw new AppError(ErrorCode.Internal);
+        }
+        return parsed.data as RpcResponse<P>;
+      },
+    );
   }
 
   private async onReply({ message }: EachMessagePayload): Promise<void> {

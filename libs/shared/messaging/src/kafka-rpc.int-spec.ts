@@ -1,10 +1,20 @@
-import { Catch, Controller, Module, type INestMicroservice, type RpcExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  Controller,
+  Module,
+  type INestMicroservice,
+  type RpcExceptionFilter,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { throwError } from 'rxjs';
@@ -15,8 +25,17 @@ import { KafkaRpcServer } from './kafka-rpc.server';
 import { createKafka, ensureTopics, type KafkaLogSink } from './kafka-settings';
 
 const exporter = new InMemorySpanExporter();
-const quiet: KafkaLogSink = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-const principal: Principal = { workspaceId: 'ws_it', subject: { kind: 'api-key', id: 'key_it' }, scopes: ['read'] };
+const quiet: KafkaLogSink = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+};
+const principal: Principal = {
+  workspaceId: 'ws_it',
+  subject: { kind: 'api-key', id: 'key_it' },
+  scopes: ['read'],
+};
 
 /** What the handler observed, per pipeline id. */
 const calls = new Map<string, number>();
@@ -58,7 +77,9 @@ describe('Kafka request/reply against a real broker', () => {
   let producer: Producer;
 
   beforeAll(async () => {
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
     trace.setGlobalTracerProvider(provider);
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -72,7 +93,12 @@ describe('Kafka request/reply against a real broker', () => {
     });
     server.useGlobalFilters(new PassThrough());
     await server.listen();
-    client = new KafkaRpcClient({ kafka, instanceId: `${service}-client`, defaultTimeoutMs: 15_000, log: quiet });
+    client = new KafkaRpcClient({
+      kafka,
+      instanceId: `${service}-client`,
+      defaultTimeoutMs: 15_000,
+      log: quiet,
+    });
     await client.connect();
     producer = kafka.producer();
     await producer.connect();
@@ -90,17 +116,23 @@ describe('Kafka request/reply against a real broker', () => {
   });
 
   it('carries a domain error’s code and details to the caller', async () => {
-    await expect(client.call('pipelines.get', { principal, pipelineId: 'pl_missing' })).rejects.toMatchObject({
+    await expect(
+      client.call('pipelines.get', { principal, pipelineId: 'pl_missing' }),
+    ).rejects.toMatchObject({
       code: 4040,
       details: "Pipeline 'pl_missing' was not found",
     });
   });
 
   it('turns an unexpected failure into 5000 without leaking its message', async () => {
-    const error = await client.call('pipelines.get', { principal, pipelineId: 'pl_boom' }).catch((e: unknown) => e);
+    const error = await client
+      .call('pipelines.get', { principal, pipelineId: 'pl_boom' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe(5000);
-    expect(JSON.stringify({ ...(error as AppError), message: (error as AppError).message })).not.toContain('hunter2');
+    expect(
+      JSON.stringify({ ...(error as AppError), message: (error as AppError).message }),
+    ).not.toContain('hunter2');
   });
 
   it('answers 503 within the timeout when no service serves the topic', async () => {
@@ -121,7 +153,9 @@ describe('Kafka request/reply against a real broker', () => {
     parent.end();
     expect(traceIds.get('pl_traced')).toBe(parent.spanContext().traceId);
     // caller -> rpc client span -> rpc server span, one trace across Kafka.
-    const inTrace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === parent.spanContext().traceId);
+    const inTrace = exporter
+      .getFinishedSpans()
+      .filter((s) => s.spanContext().traceId === parent.spanContext().traceId);
     const clientSpan = inTrace.find((s) => s.kind === SpanKind.CLIENT);
     const serverSpan = inTrace.find((s) => s.kind === SpanKind.SERVER);
     expect(clientSpan?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);

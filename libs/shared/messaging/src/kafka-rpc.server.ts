@@ -12,7 +12,12 @@ import {
   type WireError,
 } from '@cloudflow/contracts';
 import { extractTraceContext, withSpan } from '@cloudflow/observability';
-import { CONSUMER_SETTINGS, RPC_PRODUCER_SETTINGS, serviceGroupId, type KafkaLogSink } from './kafka-settings';
+import {
+  CONSUMER_SETTINGS,
+  RPC_PRODUCER_SETTINGS,
+  serviceGroupId,
+  type KafkaLogSink,
+} from './kafka-settings';
 import { RecentIds } from './recent-ids';
 import { RpcCallContext } from './rpc-call.context';
 
@@ -85,7 +90,8 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
         if (!event) throw new Error(`@EventPattern('${pattern}') names no event in the contracts`);
         topics.add(event.topic);
       } else {
-        if (!isRpcPattern(pattern)) throw new Error(`@MessagePattern('${pattern}') names no RPC contract`);
+        if (!isRpcPattern(pattern))
+          throw new Error(`@MessagePattern('${pattern}') names no RPC contract`);
         topics.add(RpcContracts[pattern].topic);
       }
     }
@@ -121,8 +127,12 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
     }
     // Requests run concurrently, up to maxInFlight; beyond that, fetching waits.
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
-    const work = this.handleRequest(pattern, handler, message.value, message.headers ?? {}).catch((error: unknown) =>
-      this.options.log.error('rpc request failed outside its handler', { pattern, error: String(error) }),
+    const work = this.handleRequest(pattern, handler, message.value, message.headers ?? {}).catch(
+      (error: unknown) =>
+        this.options.log.error('rpc request failed outside its handler', {
+          pattern,
+          error: String(error),
+        }),
     );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
@@ -146,7 +156,10 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
     if (!this.seen.add(correlationId)) return; // redelivered
     const deadline = Number(header(Headers.deadline));
     if (Number.isFinite(deadline) && Date.now() > deadline) {
-      this.options.log.warn('rpc request expired before it started; dropped', { pattern, requestId });
+      this.options.log.warn('rpc request expired before it started; dropped', {
+        pattern,
+        requestId,
+      });
       return;
     }
 
@@ -154,7 +167,13 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       `rpc ${pattern}`,
       'server',
       { 'rpc.method': pattern },
-      () => this.invoke(pattern, handler, value, new RpcCallContext([pattern, requestId, correlationId])),
+      () =>
+        this.invoke(
+          pattern,
+          handler,
+          value,
+          new RpcCallContext([pattern, requestId, correlationId]),
+        ),
       extractTraceContext(headers),
     );
     if (!this.producer) return;
@@ -164,7 +183,10 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
         {
           key: correlationId,
           value: JSON.stringify(reply),
-          headers: { [Headers.correlationId]: correlationId, [Headers.replyInstance]: replyInstance },
+          headers: {
+            [Headers.correlationId]: correlationId,
+            [Headers.replyInstance]: replyInstance,
+          },
         },
       ],
     });
@@ -177,14 +199,20 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
     ctx: RpcCallContext,
   ): Promise<RpcReply> {
     if (!handler || !isRpcPattern(pattern)) {
-      return errorReply(new AppError(ErrorCode.Internal, undefined, `No handler for '${pattern}'`).toWire());
+      this.options.log.error('rpc request for a pattern this service does not handle', { pattern });
+      return errorReply(new AppError(ErrorCode.Internal).toWire());
     }
     let payload: unknown;
     try {
       payload = RpcContracts[pattern].request.parse(JSON.parse(value?.toString() ?? 'null'));
     } catch {
-      this.options.log.error('rpc request does not match its contract', { pattern, requestId: ctx.requestId });
-      return errorReply(new AppError(ErrorCode.BadRequest, 'The request could not be understood').toWire());
+      this.options.log.error('rpc request does not match its contract', {
+        pattern,
+        requestId: ctx.requestId,
+      });
+      return errorReply(
+        new AppError(ErrorCode.BadRequest, 'The request could not be understood').toWire(),
+      );
     }
     try {
       const result = await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
@@ -208,7 +236,9 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
     value: Buffer | null,
     headers: NonNullable<EachMessagePayload['message']['headers']>,
   ): Promise<void> {
-    const contract = (EventContracts as Record<string, { payload: { parse(v: unknown): unknown } }>)[pattern];
+    const contract = (
+      EventContracts as Record<string, { payload: { parse(v: unknown): unknown } }>
+    )[pattern];
     let payload: unknown;
     try {
       payload = contract?.payload.parse(JSON.parse(value?.toString() ?? 'null'));
@@ -216,9 +246,17 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       this.options.log.error('event does not match its contract; skipped', { pattern });
       return;
     }
-    await withSpan(`event ${pattern}`, 'consumer', { 'messaging.operation': 'process' }, async () => {
-      await lastValueFrom(this.transformToObservable(await handler(payload)), { defaultValue: null });
-    }, extractTraceContext(headers));
+    await withSpan(
+      `event ${pattern}`,
+      'consumer',
+      { 'messaging.operation': 'process' },
+      async () => {
+        await lastValueFrom(this.transformToObservable(await handler(payload)), {
+          defaultValue: null,
+        });
+      },
+      extractTraceContext(headers),
+    );
   }
 }
 

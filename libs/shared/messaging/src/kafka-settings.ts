@@ -106,7 +106,12 @@ export function topicLayout(settings: KafkaSettings): ITopicConfig[] {
       replicationFactor,
       configEntries: shortLived,
     })),
-    { topic: Topics.rpcReplies, numPartitions: partitions, replicationFactor, configEntries: shortLived },
+    {
+      topic: Topics.rpcReplies,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: shortLived,
+    },
     ...Object.values(Topics.events).map((topic) => ({
       topic,
       numPartitions: partitions,

@@ -8,7 +8,13 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
-import { createKafka, ensureTopics, instanceId, type KafkaLogSink, type KafkaSettings } from './kafka-settings';
+import {
+  createKafka,
+  ensureTopics,
+  instanceId,
+  type KafkaLogSink,
+  type KafkaSettings,
+} from './kafka-settings';
 import { KafkaRpcClient } from './kafka-rpc.client';
 import { RpcClient } from './rpc-client';
 
@@ -97,7 +103,8 @@ export class MessagingModule {
       providers.push({
         provide: 'RPC_CLIENT_SHUTDOWN',
         useFactory: (client: RpcClient) => ({
-          onApplicationShutdown: () => (client instanceof KafkaRpcClient ? client.close() : undefined),
+          onApplicationShutdown: () =>
+            client instanceof KafkaRpcClient ? client.close() : undefined,
         }),
         inject: [RpcClient],
       });

@@ -1,7 +1,9 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 
 /** What an RPC handler can learn about the call besides its payload. */
-export class RpcCallContext extends BaseRpcContext<[pattern: string, requestId: string | undefined, correlationId: string]> {
+export class RpcCallContext extends BaseRpcContext<
+  [pattern: string, requestId: string | undefined, correlationId: string]
+> {
   get pattern(): string {
     return this.args[0];
   }

@@ -23,7 +23,10 @@ const headerGetter: TextMapGetter<MessageHeaders> = {
 };
 
 /** Writes the active trace context (W3C traceparent/tracestate) into message headers. */
-export function injectTraceContext(headers: Record<string, string>, ctx: Context = context.active()): void {
+export function injectTraceContext(
+  headers: Record<string, string>,
+  ctx: Context = context.active(),
+): void {
   propagation.inject(ctx, headers);
 }
 
@@ -53,7 +56,10 @@ export async function withSpan<T>(
   try {
     return await context.with(trace.setSpan(parent, span), () => work(span));
   } catch (error) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
     throw error;
   } finally {
     span.end();

@@ -22,11 +22,16 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; otherwise they are created
  * (so trace ids reach logs and Kafka headers) but not exported.
  */
-export function startTracing(serviceName: string, options: TracingOptions = {}): NodeSDK | undefined {
+export function startTracing(
+  serviceName: string,
+  options: TracingOptions = {},
+): NodeSDK | undefined {
   const env = options.env ?? process.env;
   if (env['OTEL_SDK_DISABLED'] === 'true') return undefined;
 
-  const exporting = Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+  const exporting = Boolean(
+    env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'],
+  );
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (exporting) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
 
@@ -38,7 +43,8 @@ export function startTracing(serviceName: string, options: TracingOptions = {}):
     spanProcessors,
     instrumentations: [
       new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req: IncomingMessage) => UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+        ignoreIncomingRequestHook: (req: IncomingMessage) =>
+          UNTRACED_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
       }),
       new MongoDBInstrumentation(),
       new PinoInstrumentation(),

@@ -4,5 +4,8 @@ const DUPLICATE_KEY = 11000;
 export function isDuplicateKeyError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, writeErrors } = error as { code?: number; writeErrors?: { code?: number }[] };
-  return code === DUPLICATE_KEY || (Array.isArray(writeErrors) && writeErrors.some((e) => e.code === DUPLICATE_KEY));
+  return (
+    code === DUPLICATE_KEY ||
+    (Array.isArray(writeErrors) && writeErrors.some((e) => e.code === DUPLICATE_KEY))
+  );
 }

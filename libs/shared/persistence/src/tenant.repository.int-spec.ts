@@ -32,7 +32,9 @@ describe('TenantRepository on a real MongoDB-wire server', () => {
   const b = { workspaceId: 'ws_b' };
 
   beforeAll(async () => {
-    connection = await mongoose.createConnection(withDatabase(process.env['MONGO_URL']!, uniqueName('it_tenant'))).asPromise();
+    connection = await mongoose
+      .createConnection(withDatabase(process.env['MONGO_URL']!, uniqueName('it_tenant')))
+      .asPromise();
     const model = connection.model<Widget>('widgets', WidgetSchema);
     await model.createIndexes();
     widgets = new WidgetsRepository(model);
@@ -56,10 +58,16 @@ describe('TenantRepository on a real MongoDB-wire server', () => {
     const id = newId('wd');
     await widgets.insert(a, { _id: id, label: 'shared-name', size: 1 });
 
-    expect(await widgets.findOneAndUpdate(b, { _id: id }, { $set: { label: 'stolen' } })).toBeNull();
+    expect(
+      await widgets.findOneAndUpdate(b, { _id: id }, { $set: { label: 'stolen' } }),
+    ).toBeNull();
     expect(await widgets.deleteOne(b, { _id: id })).toBe(false);
 
-    const updated = await widgets.findOneAndUpdate(a, { _id: id }, { $set: { label: 'renamed' }, $inc: { size: 1 } });
+    const updated = await widgets.findOneAndUpdate(
+      a,
+      { _id: id },
+      { $set: { label: 'renamed' }, $inc: { size: 1 } },
+    );
     expect(updated).toMatchObject({ label: 'renamed', size: 2 });
     expect(await widgets.deleteOne(a, { _id: id })).toBe(true);
     expect(await widgets.findById(a, id)).toBeNull();
@@ -74,7 +82,10 @@ describe('TenantRepository on a real MongoDB-wire server', () => {
       await widgets.insert(scope, { _id: id, label: `w${i}`, size: i });
     }
     // Another workspace's documents never appear in the pages.
-    await widgets.insert({ workspaceId: 'ws_noise' }, { _id: newId('wd'), label: 'noise', size: 0 });
+    await widgets.insert(
+      { workspaceId: 'ws_noise' },
+      { _id: newId('wd'), label: 'noise', size: 0 },
+    );
 
     const seen: string[] = [];
     let cursor: string | undefined;

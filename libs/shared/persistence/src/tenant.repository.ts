@@ -33,23 +33,36 @@ export interface PageResult<T> {
 export abstract class TenantRepository<T extends TenantDocument> {
   protected constructor(protected readonly model: Model<T>) {}
 
-  protected scoped(scope: WorkspaceScope, filter: QueryFilter<T> = {} as QueryFilter<T>): QueryFilter<T> {
+  protected scoped(
+    scope: WorkspaceScope,
+    filter: QueryFilter<T> = {} as QueryFilter<T>,
+  ): QueryFilter<T> {
     return { ...filter, workspaceId: scope.workspaceId } as QueryFilter<T>;
   }
 
   async findById(scope: WorkspaceScope, id: string): Promise<T | null> {
-    return this.model.findOne(this.scoped(scope, { _id: id } as QueryFilter<T>)).lean<T>().exec();
+    return this.model
+      .findOne(this.scoped(scope, { _id: id } as QueryFilter<T>))
+      .lean<T>()
+      .exec();
   }
 
   async insert(scope: WorkspaceScope, doc: Omit<T, 'workspaceId'>): Promise<T> {
-    const [created] = await this.model.insertMany([{ ...doc, workspaceId: scope.workspaceId } as T], {
-      lean: true,
-    });
+    const [created] = await this.model.insertMany(
+      [{ ...doc, workspaceId: scope.workspaceId } as T],
+      {
+        lean: true,
+      },
+    );
     return created as unknown as T;
   }
 
   /** Atomically updates one document matching `filter`; null when none matched. */
-  async findOneAndUpdate(scope: WorkspaceScope, filter: QueryFilter<T>, update: UpdateQuery<T>): Promise<T | null> {
+  async findOneAndUpdate(
+    scope: WorkspaceScope,
+    filter: QueryFilter<T>,
+    update: UpdateQuery<T>,
+  ): Promise<T | null> {
     return this.model
       .findOneAndUpdate(this.scoped(scope, filter), update, { returnDocument: 'after' })
       .lean<T>()
@@ -65,9 +78,14 @@ export abstract class TenantRepository<T extends TenantDocument> {
    * Keyset pagination in `_id` order. Ids are time-ordered (UUIDv7), so pages
    * come oldest first and stay stable while documents are added.
    */
-  async findPage(scope: WorkspaceScope, page: PageRequest, filter: QueryFilter<T> = {} as QueryFilter<T>): Promise<PageResult<T>> {
+  async findPage(
+    scope: WorkspaceScope,
+    page: PageRequest,
+    filter: QueryFilter<T> = {} as QueryFilter<T>,
+  ): Promise<PageResult<T>> {
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-    const query = after === undefined ? filter : ({ ...filter, _id: { $gt: after } } as QueryFilter<T>);
+    const query =
+      after === undefined ? filter : ({ ...filter, _id: { $gt: after } } as QueryFilter<T>);
     const rows = await this.model
       .find(this.scoped(scope, query))
       .sort({ _id: 1 })

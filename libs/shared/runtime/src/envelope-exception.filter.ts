@@ -1,12 +1,13 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
-import {
-  AppError,
-  ERROR_CODE_INFO,
-  ErrorCode,
-  type ErrorEnvelope,
-} from '@cloudflow/contracts';
+import { AppError, ERROR_CODE_INFO, ErrorCode, type ErrorEnvelope } from '@cloudflow/contracts';
 import { requestIdOf } from './request-id';
 
 /** Statuses a framework may raise before our code runs, and the code each maps to. */
@@ -18,6 +19,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   405: ErrorCode.MethodNotAllowed,
   409: ErrorCode.Conflict,
   413: ErrorCode.PayloadTooLarge,
+  414: ErrorCode.UriTooLong,
   415: ErrorCode.UnsupportedMediaType,
   429: ErrorCode.RateLimited,
   503: ErrorCode.ServiceUnavailable,
@@ -57,10 +59,17 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const requestId = requestIdOf(request.raw);
     const { status, body } = this.toEnvelope(exception, request, requestId);
-    if (status >= 500 && !(exception instanceof AppError && exception.code === ErrorCode.ServiceUnavailable)) {
-      this.logger.error({ err: exception, requestId, method: request.method, url: request.url }, 'request failed');
+    if (
+      status >= 500 &&
+      !(exception instanceof AppError && exception.code === ErrorCode.ServiceUnavailable)
+    ) {
+      this.logger.error(
+        { err: exception, requestId, method: request.method, url: request.url },
+        'request failed',
+      );
     }
-    if (status === 401) void reply.header('WWW-Authenticate', 'ApiKey realm="cloudflow", Bearer realm="cloudflow"');
+    if (status === 401)
+      void reply.header('WWW-Authenticate', 'ApiKey realm="cloudflow", Bearer realm="cloudflow"');
     void reply.header('X-Request-Id', requestId).status(status).send(body);
   }
 
@@ -70,17 +79,23 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
     requestId: string,
   ): { status: number; body: ErrorEnvelope } {
     if (exception instanceof AppError) {
-      return envelope(exception.code, exception.details, requestId, exception.message);
+      return envelope(exception.code, exception.details, requestId);
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
+      const code =
+        CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
       return envelope(code, frameworkDetails(status, exception.message, request), requestId);
     }
     const framework = exception as FrameworkError;
-    if (typeof framework?.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
+    if (
+      typeof framework?.statusCode === 'number' &&
+      framework.statusCode >= 400 &&
+      framework.statusCode < 500
+    ) {
       const code = CODE_BY_STATUS[framework.statusCode] ?? ErrorCode.BadRequest;
-      const details = (framework.code && FASTIFY_DETAILS[framework.code]) ?? ERROR_CODE_INFO[code].title;
+      const details =
+        (framework.code && FASTIFY_DETAILS[framework.code]) ?? ERROR_CODE_INFO[code].title;
       return envelope(code, details, requestId);
     }
     return envelope(ErrorCode.Internal, undefined, requestId);
@@ -91,7 +106,11 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
  * Words for failures raised by the framework before our code runs. Fastify's
  * own messages (e.g. a JSON syntax error) name no internals, so 400s keep them.
  */
-function frameworkDetails(status: number, message: string, request: FastifyRequest): string | undefined {
+function frameworkDetails(
+  status: number,
+  message: string,
+  request: FastifyRequest,
+): string | undefined {
   switch (status) {
     case 400:
       return `The request could not be read: ${message.slice(0, 200)}`;
@@ -108,16 +127,18 @@ function frameworkDetails(status: number, message: string, request: FastifyReque
   }
 }
 
+/** `error` is always the code's title, so callers can rely on it; specifics go in `details`. */
 function envelope(
   code: ErrorCode,
   details: string | undefined,
   requestId: string,
-  message?: string,
 ): { status: number; body: ErrorEnvelope } {
   const info = ERROR_CODE_INFO[code];
-  const body: ErrorEnvelope = { error: message ?? info.title, code };
+  const body: ErrorEnvelope = { error: info.title, code };
   if (info.status >= 500) {
-    body.details = details ?? `An unexpected error occurred; quote correlation id ${requestId} when reporting it`;
+    body.details =
+      details ??
+      `An unexpected error occurred; quote correlation id ${requestId} when reporting it`;
     body.correlationId = requestId;
   } else if (details !== undefined) {
     body.details = details;

@@ -1,4 +1,13 @@
-import { Controller, Get, Inject, Module, Res, type DynamicModule, type Provider, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Module,
+  Res,
+  type DynamicModule,
+  type Provider,
+  type Type,
+} from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 
 /** A dependency that must answer for the service to take traffic. */
@@ -29,12 +38,17 @@ export class HealthController {
           await withTimeout(c.check(), CHECK_TIMEOUT_MS);
           return [c.name, 'ok'] as const;
         } catch (error) {
-          return [c.name, `unavailable: ${error instanceof Error ? error.message : String(error)}`] as const;
+          return [
+            c.name,
+            `unavailable: ${error instanceof Error ? error.message : String(error)}`,
+          ] as const;
         }
       }),
     );
     const ready = results.every(([, state]) => state === 'ok');
-    await reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unready', checks: Object.fromEntries(results) });
+    await reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'unready', checks: Object.fromEntries(results) });
   }
 }
 

@@ -32,7 +32,9 @@ interface ListenConfig {
  * (health endpoints at least), the Kafka RPC server where the service has
  * handlers, and a graceful shutdown on SIGTERM bounded by SHUTDOWN_TIMEOUT_MS.
  */
-export async function runService<S extends z.ZodObject>(definition: ServiceDefinition<S>): Promise<INestApplication> {
+export async function runService<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+): Promise<INestApplication> {
   try {
     return await startService(definition);
   } catch (error) {
@@ -40,7 +42,9 @@ export async function runService<S extends z.ZodObject>(definition: ServiceDefin
   }
 }
 
-async function startService<S extends z.ZodObject>(definition: ServiceDefinition<S>): Promise<INestApplication> {
+async function startService<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+): Promise<INestApplication> {
   let config: z.infer<S> & ListenConfig;
   try {
     config = loadConfig(definition.configSchema) as z.infer<S> & ListenConfig;
@@ -57,13 +61,18 @@ async function startService<S extends z.ZodObject>(definition: ServiceDefinition
     bodyLimit: definition.bodyLimit?.(config) ?? 1024 * 1024,
     genReqId: (req: IncomingMessage) => requestIdOf(req),
     requestIdHeader: false,
-    disableRequestLogging: true,
+    // Ids are short; anything longer than this is refused before routing.
+    maxParamLength: 256,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(definition.rootModule(config), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    definition.rootModule(config),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
@@ -71,14 +80,22 @@ async function startService<S extends z.ZodObject>(definition: ServiceDefinition
 
   if (definition.rpcServer) {
     app.connectMicroservice(
-      { strategy: new KafkaRpcServer({ kafka: app.get(KAFKA), service: definition.name, log: kafkaLogSink('rpc-server') }) },
+      {
+        strategy: new KafkaRpcServer({
+          kafka: app.get(KAFKA),
+          service: definition.name,
+          log: kafkaLogSink('rpc-server'),
+        }),
+      },
       { inheritAppConfig: true },
     );
   }
   await definition.configure?.(app, config);
   await app.startAllMicroservices();
   await app.listen(config.PORT, config.HOST);
-  app.get(Logger).log(`cloudflow-${definition.name} listening on http://${config.HOST}:${config.PORT}`);
+  app
+    .get(Logger)
+    .log(`cloudflow-${definition.name} listening on http://${config.HOST}:${config.PORT}`);
   return app;
 }
 
@@ -91,11 +108,20 @@ function armShutdownWatchdog(timeoutMs: number): void {
 
 function fatal(service: string, msg: string, error: unknown): never {
   const err = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service, msg, err })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', time: new Date().toISOString(), service, msg, err })}\n`,
+  );
   process.exit(1);
 }
 
 function installProcessGuards(service: string): void {
+  // Node prints warnings as plain text; keep every line of output JSON.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) =>
+    process.stderr.write(
+      `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), service, msg: warning.message, warning: warning.name })}\n`,
+    ),
+  );
   process.on('uncaughtException', (error) => fatal(service, 'uncaught exception', error));
   process.on('unhandledRejection', (error) => fatal(service, 'unhandled rejection', error));
 }

@@ -21,7 +21,10 @@ export interface FoundationOptions {
  * service keeps state, health endpoints checking exactly those, and the
  * error filter.
  */
-export function serviceFoundation(options: FoundationOptions): { imports: DynamicModule[]; providers: Provider[] } {
+export function serviceFoundation(options: FoundationOptions): {
+  imports: DynamicModule[];
+  providers: Provider[];
+} {
   const checks: Type<ReadinessCheck>[] = [KafkaReadiness];
   const imports: DynamicModule[] = [
     loggingModule(options.service, options.logLevel),

@@ -23,15 +23,25 @@ export class ApiClient {
     return new ApiClient(this.baseUrl, authorization);
   }
 
-  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
-    if (this.authorization && !('Authorization' in headers)) headers['Authorization'] = this.authorization;
+    if (this.authorization && !('Authorization' in headers))
+      headers['Authorization'] = this.authorization;
     let body: string | undefined = options.raw;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
       headers['Content-Type'] ??= 'application/json';
     }
-    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(30_000),
+    });
     const text = await res.text();
     let parsed: unknown = undefined;
     try {

@@ -18,7 +18,9 @@ export const SPEC_UPDATE_PIPELINE_BODY = {
 let counter = 0;
 
 /** A valid pipeline definition with a unique name; override any part. */
-export function aPipeline(overrides: { name?: string; description?: string; steps?: PipelineStep[] } = {}) {
+export function aPipeline(
+  overrides: { name?: string; description?: string; steps?: PipelineStep[] } = {},
+) {
   counter += 1;
   return {
     name: overrides.name ?? `pipeline-${counter}-${Math.random().toString(36).slice(2, 8)}`,

@@ -27,8 +27,10 @@ export const REPO_ROOT = resolve(__dirname, '../../../..');
 export async function provideInfra(env: NodeJS.ProcessEnv = process.env): Promise<Infra> {
   const brokers = env['KAFKA_BROKERS'];
   const mongo = env['MONGO_URL'];
-  if (brokers && mongo) return { kafkaBrokers: brokers, mongoUrl: mongo, origin: 'environment', stop: nothingToStop };
-  if (env['CLOUDFLOW_TEST_INFRA'] !== 'local' && (await dockerAvailable())) return startContainers();
+  if (brokers && mongo)
+    return { kafkaBrokers: brokers, mongoUrl: mongo, origin: 'environment', stop: nothingToStop };
+  if (env['CLOUDFLOW_TEST_INFRA'] !== 'local' && (await dockerAvailable()))
+    return startContainers();
   return startLocalInfra();
 }
 
@@ -57,7 +59,8 @@ async function startLocalInfra(): Promise<Infra> {
   );
   const kafkaBrokers = vars['KAFKA_BROKERS'];
   const mongoUrl = vars['MONGO_URL'];
-  if (!kafkaBrokers || !mongoUrl) throw new Error(`deploy/local/infra env printed no endpoints:\n${stdout}`);
+  if (!kafkaBrokers || !mongoUrl)
+    throw new Error(`deploy/local/infra env printed no endpoints:\n${stdout}`);
   // Left running on purpose: `deploy/local/infra down` stops it; the test command does so at the end.
   return { kafkaBrokers, mongoUrl, origin: 'local-infra', stop: nothingToStop };
 }
@@ -104,7 +107,11 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolvePort(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -64,7 +64,8 @@ export class ServiceProcess {
     let exitCode: number | null | undefined;
     void this.exited?.then((code) => (exitCode = code));
     while (Date.now() < until) {
-      if (exitCode !== undefined) throw new Error(`${this.options.name} exited with ${exitCode}:\n${this.tail()}`);
+      if (exitCode !== undefined)
+        throw new Error(`${this.options.name} exited with ${exitCode}:\n${this.tail()}`);
       try {
         const res = await fetch(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
         if (res.status === 200) return;
@@ -79,7 +80,8 @@ export class ServiceProcess {
   /** Sends a signal and waits for the process to exit; answers its exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return child?.exitCode ?? null;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const code = await this.exited;

@@ -9,8 +9,12 @@ describe('ApiKeysRepository on a real MongoDB-wire server', () => {
   let keys: ApiKeysRepository;
 
   beforeAll(async () => {
-    connection = await mongoose.createConnection(withDatabase(process.env['MONGO_URL']!, uniqueName('it_keys'))).asPromise();
-    keys = new ApiKeysRepository(connection.model<ApiKeyDocument>(API_KEYS_COLLECTION, ApiKeySchema));
+    connection = await mongoose
+      .createConnection(withDatabase(process.env['MONGO_URL']!, uniqueName('it_keys')))
+      .asPromise();
+    keys = new ApiKeysRepository(
+      connection.model<ApiKeyDocument>(API_KEYS_COLLECTION, ApiKeySchema),
+    );
     await keys.onModuleInit();
   });
 
@@ -33,10 +37,16 @@ describe('ApiKeysRepository on a real MongoDB-wire server', () => {
 
   it('keeps exactly one key when replicas ensure the same bootstrap key at once', async () => {
     const secret = 'bootstrap-secret-value-1234';
-    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => keys.ensure(aKey(`key_${i}`, secret))));
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => keys.ensure(aKey(`key_${i}`, secret))),
+    );
     const ids = new Set(results.map((k) => k._id));
     expect(ids.size).toBe(1);
-    expect(await connection.collection(API_KEYS_COLLECTION).countDocuments({ keyHash: hashApiKey(secret) })).toBe(1);
+    expect(
+      await connection
+        .collection(API_KEYS_COLLECTION)
+        .countDocuments({ keyHash: hashApiKey(secret) }),
+    ).toBe(1);
   });
 
   it('finds a key by its hash and stores no plaintext', async () => {

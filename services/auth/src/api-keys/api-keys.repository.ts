@@ -25,7 +25,9 @@ export class ApiKeysRepository extends TenantRepository<ApiKeyDocument> implemen
   /** Inserts the key unless one with the same hash exists; safe under concurrent callers. */
   async ensure(doc: ApiKeyDocument): Promise<ApiKeyDocument> {
     try {
-      await this.model.updateOne({ keyHash: doc.keyHash }, { $setOnInsert: doc }, { upsert: true }).exec();
+      await this.model
+        .updateOne({ keyHash: doc.keyHash }, { $setOnInsert: doc }, { upsert: true })
+        .exec();
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
     }

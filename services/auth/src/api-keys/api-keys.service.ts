@@ -33,15 +33,24 @@ export class ApiKeysService implements OnApplicationBootstrap {
       scopes: ['admin'],
       createdAt: now,
     });
-    if (stored.revokedAt) this.logger.warn({ keyId: stored._id }, 'the bootstrap API key has been revoked and stays revoked');
+    if (stored.revokedAt)
+      this.logger.warn(
+        { keyId: stored._id },
+        'the bootstrap API key has been revoked and stays revoked',
+      );
     else this.logger.log({ keyId: stored._id }, 'bootstrap API key is present');
   }
 
   async verify(keyHash: string, now = new Date()): Promise<{ principal: Principal }> {
     const key = await this.keys.findByHashForAuthentication(keyHash);
-    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now)) throw AppError.unauthorized(INVALID_KEY);
+    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now))
+      throw AppError.unauthorized(INVALID_KEY);
     return {
-      principal: { workspaceId: key.workspaceId, subject: { kind: 'api-key', id: key._id }, scopes: key.scopes },
+      principal: {
+        workspaceId: key.workspaceId,
+        subject: { kind: 'api-key', id: key._id },
+        scopes: key.scopes,
+      },
     };
   }
 }

@@ -7,7 +7,9 @@ import { WORKSPACES_COLLECTION, type WorkspaceDocument } from './workspace.schem
 /** Workspaces are the tenants themselves, so this repository is not tenant-scoped. */
 @Injectable()
 export class WorkspacesRepository {
-  constructor(@InjectModel(WORKSPACES_COLLECTION) private readonly model: Model<WorkspaceDocument>) {}
+  constructor(
+    @InjectModel(WORKSPACES_COLLECTION) private readonly model: Model<WorkspaceDocument>,
+  ) {}
 
   async ensure(doc: WorkspaceDocument): Promise<void> {
     try {

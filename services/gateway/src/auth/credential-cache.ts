@@ -26,7 +26,7 @@ export class CredentialCache {
 
   set(keyHash: string, principal: Principal): void {
     if (this.ttlMs <= 0) return;
-    if (this.entries.size >= this.maxEntries) {
+    if (!this.entries.has(keyHash) && this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }

@@ -9,7 +9,9 @@ export function hardenHttp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   // Fastify parses text/plain by default; the API speaks JSON only, so
   // anything else is answered 415 in the envelope.
-  fastify.removeContentTypeParser('text/plain');
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+    if (fastify.hasContentTypeParser(type)) fastify.removeContentTypeParser(type);
+  }
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, requestIdOf(request.raw));
     void reply.header('Cache-Control', 'no-store');

@@ -6,7 +6,11 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.in
   const parsed = schema.safeParse(query ?? {}, { reportInput: true });
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues
-    .map((issue) => describeIssue(issue).replace(/^field '([^']+)'/, "query parameter '$1'").replace(/^has unknown field/, 'unknown query parameter'))
+    .map((issue) =>
+      describeIssue(issue)
+        .replace(/^field '([^']+)'/, "query parameter '$1'")
+        .replace(/^has unknown field/, 'unknown query parameter'),
+    )
     .join('; ');
   throw new AppError(ErrorCode.ValidationFailed, details);
 }

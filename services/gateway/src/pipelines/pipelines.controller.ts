@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
@@ -43,9 +56,17 @@ export class PipelinesController {
   }
 
   @Get()
-  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown, @Req() req: FastifyRequest): Promise<Page<Pipeline>> {
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: unknown,
+    @Req() req: FastifyRequest,
+  ): Promise<Page<Pipeline>> {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call('pipelines.list', { principal, limit, cursor }, { requestId: requestIdOf(req.raw) });
+    return this.rpc.call(
+      'pipelines.list',
+      { principal, limit, cursor },
+      { requestId: requestIdOf(req.raw) },
+    );
   }
 
   @Get(':pipelineId')
@@ -55,7 +76,11 @@ export class PipelinesController {
     @Req() req: FastifyRequest,
   ): Promise<Pipeline> {
     requireResourceId('Pipeline', pipelineId);
-    return this.rpc.call('pipelines.get', { principal, pipelineId }, { requestId: requestIdOf(req.raw) });
+    return this.rpc.call(
+      'pipelines.get',
+      { principal, pipelineId },
+      { requestId: requestIdOf(req.raw) },
+    );
   }
 
   @Put(':pipelineId')
@@ -83,6 +108,10 @@ export class PipelinesController {
     @Req() req: FastifyRequest,
   ): Promise<void> {
     requireResourceId('Pipeline', pipelineId);
-    await this.rpc.call('pipelines.delete', { principal, pipelineId }, { requestId: requestIdOf(req.raw) });
+    await this.rpc.call(
+      'pipelines.delete',
+      { principal, pipelineId },
+      { requestId: requestIdOf(req.raw) },
+    );
   }
 }

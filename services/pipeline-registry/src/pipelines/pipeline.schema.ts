@@ -22,9 +22,14 @@ export interface PipelineVersionDocument extends TenantDocument {
   updatedAt: Date;
 }
 
-/** The latest live version of each pipeline, kept for listing. */
+/**
+ * The latest version of each pipeline, kept for listing. A deleted pipeline
+ * stays here as a tombstone (`deleted: true`) so that a slower writer of an
+ * older version can never bring it back.
+ */
 export interface PipelineDocument extends TenantDocument {
   name: string;
+  deleted?: boolean;
   description?: string;
   steps: PipelineStep[];
   version: number;
@@ -66,6 +71,7 @@ export const PipelineSchema = new Schema<PipelineDocument>(
     description: { type: String },
     steps: { type: Schema.Types.Mixed, required: true },
     version: { type: Number, required: true },
+    deleted: { type: Boolean },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },

@@ -1,5 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
-import { AppError, type Principal } from '@cloudflow/contracts';
+import { type AppError, type Principal } from '@cloudflow/contracts';
 import { aPipeline, uniqueName, withDatabase } from '@cloudflow/testing';
 import {
   PIPELINES_COLLECTION,
@@ -15,7 +15,11 @@ import { PipelinesService } from './pipelines.service';
 describe('Pipeline versions on a real MongoDB-wire server', () => {
   let connection: Connection;
   let service: PipelinesService;
-  const principal: Principal = { workspaceId: 'ws_it', subject: { kind: 'api-key', id: 'key_it' }, scopes: ['write'] };
+  const principal: Principal = {
+    workspaceId: 'ws_it',
+    subject: { kind: 'api-key', id: 'key_it' },
+    scopes: ['write'],
+  };
 
   beforeAll(async () => {
     connection = await mongoose
@@ -23,7 +27,10 @@ describe('Pipeline versions on a real MongoDB-wire server', () => {
       .asPromise();
     const repository = new PipelinesRepository(
       connection.model<PipelineDocument>(PIPELINES_COLLECTION, PipelineSchema),
-      connection.model<PipelineVersionDocument>(PIPELINE_VERSIONS_COLLECTION, PipelineVersionSchema),
+      connection.model<PipelineVersionDocument>(
+        PIPELINE_VERSIONS_COLLECTION,
+        PipelineVersionSchema,
+      ),
     );
     await repository.onModuleInit();
     service = new PipelinesService(repository);
@@ -37,7 +44,9 @@ describe('Pipeline versions on a real MongoDB-wire server', () => {
   it('gives concurrent updates distinct versions and loses none of them', async () => {
     const created = await service.create(principal, aPipeline());
     const names = Array.from({ length: 8 }, (_, i) => `concurrent-${i}`);
-    const results = await Promise.allSettled(names.map((name) => service.update(principal, created.id, { name })));
+    const results = await Promise.allSettled(
+      names.map((name) => service.update(principal, created.id, { name })),
+    );
 
     const applied = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as AppError] : []));
@@ -52,7 +61,9 @@ describe('Pipeline versions on a real MongoDB-wire server', () => {
       .find({ pipelineId: created.id })
       .sort({ version: 1 })
       .toArray();
-    expect(history.map((v) => v['version'])).toEqual(Array.from({ length: applied.length + 1 }, (_, i) => i + 1));
+    expect(history.map((v) => v['version'])).toEqual(
+      Array.from({ length: applied.length + 1 }, (_, i) => i + 1),
+    );
 
     const latest = await service.get(principal, created.id);
     expect(latest.version).toBe(applied.length + 1);
@@ -72,7 +83,9 @@ describe('Pipeline versions on a real MongoDB-wire server', () => {
     );
     if (deletedOrLive === 4040) {
       // Once deleted, nothing can bring it back.
-      await expect(service.update(principal, created.id, { name: 'zombie' })).rejects.toMatchObject({ code: 4040 });
+      await expect(service.update(principal, created.id, { name: 'zombie' })).rejects.toMatchObject(
+        { code: 4040 },
+      );
       const page = await service.list(principal, 100);
       expect(page.items.map((p) => p.id)).not.toContain(created.id);
     } else {
@@ -85,6 +98,10 @@ describe('Pipeline versions on a real MongoDB-wire server', () => {
     const created = await service.create(principal, aPipeline({ name: 'before' }));
     await service.update(principal, created.id, { name: 'after', description: 'second version' });
     const page = await service.list(principal, 100);
-    expect(page.items.find((p) => p.id === created.id)).toMatchObject({ name: 'after', version: 2, description: 'second version' });
+    expect(page.items.find((p) => p.id === created.id)).toMatchObject({
+      name: 'after',
+      version: 2,
+      description: 'second version',
+    });
   });
 });

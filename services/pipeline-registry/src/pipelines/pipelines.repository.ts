@@ -1,7 +1,13 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import { TenantRepository, isDuplicateKeyError, type WorkspaceScope } from '@cloudflow/persistence';
+import {
+  TenantRepository,
+  isDuplicateKeyError,
+  type PageRequest,
+  type PageResult,
+  type WorkspaceScope,
+} from '@cloudflow/persistence';
 import {
   PIPELINES_COLLECTION,
   PIPELINE_VERSIONS_COLLECTION,
@@ -16,10 +22,14 @@ import {
  * (unique `_id`), on MongoDB and FerretDB alike; the projection follows it.
  */
 @Injectable()
-export class PipelinesRepository extends TenantRepository<PipelineDocument> implements OnModuleInit {
+export class PipelinesRepository
+  extends TenantRepository<PipelineDocument>
+  implements OnModuleInit
+{
   constructor(
     @InjectModel(PIPELINES_COLLECTION) model: Model<PipelineDocument>,
-    @InjectModel(PIPELINE_VERSIONS_COLLECTION) private readonly versions: Model<PipelineVersionDocument>,
+    @InjectModel(PIPELINE_VERSIONS_COLLECTION)
+    private readonly versions: Model<PipelineVersionDocument>,
   ) {
     super(model);
   }
@@ -30,7 +40,10 @@ export class PipelinesRepository extends TenantRepository<PipelineDocument> impl
   }
 
   /** The newest version (possibly a tombstone), or null if the pipeline never existed here. */
-  latestVersion(scope: WorkspaceScope, pipelineId: string): Promise<PipelineVersionDocument | null> {
+  latestVersion(
+    scope: WorkspaceScope,
+    pipelineId: string,
+  ): Promise<PipelineVersionDocument | null> {
     return this.versions
       .findOne({ workspaceId: scope.workspaceId, pipelineId })
       .sort({ version: -1 })
@@ -45,7 +58,13 @@ export class PipelinesRepository extends TenantRepository<PipelineDocument> impl
   ): Promise<boolean> {
     try {
       await this.versions.insertMany(
-        [{ ...version, _id: versionId(version.pipelineId, version.version), workspaceId: scope.workspaceId }],
+        [
+          {
+            ...version,
+            _id: versionId(version.pipelineId, version.version),
+            workspaceId: scope.workspaceId,
+          },
+        ],
         { lean: true },
       );
       return true;
@@ -56,24 +75,31 @@ export class PipelinesRepository extends TenantRepository<PipelineDocument> impl
   }
 
   /**
-   * Makes the listing show `version`. Never moves the projection backwards
-   * under sequential writers; concurrent writers of the same pipeline are
-   * serialised by appendVersion, and the history stays the source of truth.
+   * Makes the listing show `version` (a tombstone hides the pipeline). Only
+   * moves forward: a projection of an older version than the stored one,
+   * tombstones included, changes nothing. The history stays the source of truth.
    */
-  async project(scope: WorkspaceScope, version: Omit<PipelineVersionDocument, '_id' | 'workspaceId'>): Promise<void> {
+  async project(
+    scope: WorkspaceScope,
+    version: Omit<PipelineVersionDocument, '_id' | 'workspaceId'>,
+  ): Promise<void> {
     const projection = {
       name: version.name,
       steps: version.steps,
       version: version.version,
       createdAt: version.createdAt,
       updatedAt: version.updatedAt,
+      deleted: version.deleted === true,
       ...(version.description !== undefined && { description: version.description }),
     };
     const filter = { _id: version.pipelineId, workspaceId: scope.workspaceId };
     const result = await this.model
       .updateOne(
         { ...filter, version: { $lt: version.version } },
-        { $set: projection, ...(version.description === undefined && { $unset: { description: 1 } }) },
+        {
+          $set: projection,
+          ...(version.description === undefined && { $unset: { description: 1 } }),
+        },
       )
       .exec();
     if (result.matchedCount > 0) return;
@@ -85,7 +111,8 @@ export class PipelinesRepository extends TenantRepository<PipelineDocument> impl
     }
   }
 
-  async removeProjection(scope: WorkspaceScope, pipelineId: string): Promise<void> {
-    await this.deleteOne(scope, { _id: pipelineId });
+  /** Live pipelines of the workspace, in creation order. */
+  listLive(scope: WorkspaceScope, page: PageRequest): Promise<PageResult<PipelineDocument>> {
+    return this.findPage(scope, page, { deleted: { $ne: true } });
   }
 }

@@ -25,7 +25,13 @@ export class PipelinesService {
     const parsed = validateCreatePipeline(definition);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
     const scope = scopeOf(principal);
-    const first = { pipelineId: newId('pl'), version: 1, ...parsed.value, createdAt: now, updatedAt: now };
+    const first = {
+      pipelineId: newId('pl'),
+      version: 1,
+      ...parsed.value,
+      createdAt: now,
+      updatedAt: now,
+    };
     // A fresh UUIDv7 id cannot collide, so version 1 is always ours.
     await this.pipelines.appendVersion(scope, first);
     await this.pipelines.project(scope, first);
@@ -34,10 +40,16 @@ export class PipelinesService {
 
   async list(principal: Principal, limit: number, cursor?: string): Promise<Page<Pipeline>> {
     if (cursor !== undefined && decodeCursor(cursor) === undefined) {
-      throw new AppError(ErrorCode.ValidationFailed, "query parameter 'cursor' is not a cursor returned by this API");
+      throw new AppError(
+        ErrorCode.ValidationFailed,
+        "query parameter 'cursor' is not a cursor returned by this API",
+      );
     }
-    const page = await this.pipelines.findPage(scopeOf(principal), { limit, cursor });
-    return { items: page.items.map((doc) => toPipeline({ ...doc, pipelineId: doc._id })), nextCursor: page.nextCursor };
+    const page = await this.pipelines.listLive(scopeOf(principal), { limit, cursor });
+    return {
+      items: page.items.map((doc) => toPipeline({ ...doc, pipelineId: doc._id })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   async get(principal: Principal, pipelineId: string): Promise<Pipeline> {
@@ -48,7 +60,12 @@ export class PipelinesService {
    * Writes the next version. Two concurrent updates cannot both become
    * version N+1: the loser re-reads and applies its patch on top.
    */
-  async update(principal: Principal, pipelineId: string, patch: unknown, now = new Date()): Promise<Pipeline> {
+  async update(
+    principal: Principal,
+    pipelineId: string,
+    patch: unknown,
+    now = new Date(),
+  ): Promise<Pipeline> {
     requireWrite(principal);
     const parsed = validateUpdatePipeline(patch);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
@@ -66,22 +83,32 @@ export class PipelinesService {
         return toPipeline(next);
       }
     }
-    throw new AppError(ErrorCode.Conflict, `Pipeline '${pipelineId}' is being changed concurrently; retry the update`);
+    throw new AppError(
+      ErrorCode.Conflict,
+      `Pipeline '${pipelineId}' is being changed concurrently; retry the update`,
+    );
   }
 
   /** Deleting writes a tombstone version, so a racing update cannot resurrect the pipeline. */
-  async delete(principal: Principal, pipelineId: string, now = new Date()): Promise<{ deleted: true }> {
+  async delete(
+    principal: Principal,
+    pipelineId: string,
+    now = new Date(),
+  ): Promise<{ deleted: true }> {
     requireWrite(principal);
     const scope = scopeOf(principal);
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.live(scope, pipelineId);
       const tombstone = { ...current, version: current.version + 1, deleted: true, updatedAt: now };
       if (await this.pipelines.appendVersion(scope, tombstone)) {
-        await this.pipelines.removeProjection(scope, pipelineId);
+        await this.pipelines.project(scope, tombstone);
         return { deleted: true };
       }
     }
-    throw new AppError(ErrorCode.Conflict, `Pipeline '${pipelineId}' is being changed concurrently; retry the delete`);
+    throw new AppError(
+      ErrorCode.Conflict,
+      `Pipeline '${pipelineId}' is being changed concurrently; retry the delete`,
+    );
   }
 
   private async live(scope: WorkspaceScope, pipelineId: string): Promise<PipelineVersionDocument> {
@@ -97,7 +124,10 @@ function scopeOf(principal: Principal): WorkspaceScope {
 
 function requireWrite(principal: Principal): void {
   if (!hasScope(principal, 'write')) {
-    throw new AppError(ErrorCode.Forbidden, "This credential is read-only; the 'write' scope is required");
+    throw new AppError(
+      ErrorCode.Forbidden,
+      "This credential is read-only; the 'write' scope is required",
+    );
   }
 }
 

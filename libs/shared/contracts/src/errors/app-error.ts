@@ -41,8 +41,9 @@ export class AppError extends Error {
   }
 
   static fromWire(wire: WireError): AppError {
-    const code = isErrorCode(wire.code) ? wire.code : ErrorCode.Internal;
-    return new AppError(code, wire.details, wire.message);
+    // An unknown code is an internal failure, worded as one.
+    if (!isErrorCode(wire.code)) return new AppError(ErrorCode.Internal);
+    return new AppError(wire.code, wire.details, wire.message);
   }
 }
 

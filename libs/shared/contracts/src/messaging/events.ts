@@ -8,15 +8,27 @@ import { Topics } from './topics';
 export const EventContracts = {
   'pipeline.created': {
     topic: Topics.events.pipelines,
-    payload: z.object({ workspaceId: z.string(), pipelineId: z.string(), version: z.number().int() }),
+    payload: z.object({
+      workspaceId: z.string(),
+      pipelineId: z.string(),
+      version: z.number().int(),
+    }),
   },
   'pipeline.updated': {
     topic: Topics.events.pipelines,
-    payload: z.object({ workspaceId: z.string(), pipelineId: z.string(), version: z.number().int() }),
+    payload: z.object({
+      workspaceId: z.string(),
+      pipelineId: z.string(),
+      version: z.number().int(),
+    }),
   },
   'pipeline.deleted': {
     topic: Topics.events.pipelines,
-    payload: z.object({ workspaceId: z.string(), pipelineId: z.string(), version: z.number().int() }),
+    payload: z.object({
+      workspaceId: z.string(),
+      pipelineId: z.string(),
+      version: z.number().int(),
+    }),
   },
 } as const;
 

@@ -25,7 +25,10 @@ export const RpcContracts = {
   },
   'pipelines.list': {
     topic: Topics.rpc.pipelineRegistry,
-    request: WithPrincipal.extend({ limit: z.number().int().min(1).max(100), cursor: z.string().optional() }),
+    request: WithPrincipal.extend({
+      limit: z.number().int().min(1).max(100),
+      cursor: z.string().optional(),
+    }),
     response: PipelinePageSchema,
   },
   'pipelines.get': {
@@ -58,7 +61,11 @@ export const RpcReplySchema = z.union([
   z.object({ ok: z.literal(true), data: z.unknown() }),
   z.object({
     ok: z.literal(false),
-    error: z.object({ code: z.number().int(), message: z.string(), details: z.string().optional() }),
+    error: z.object({
+      code: z.number().int(),
+      message: z.string(),
+      details: z.string().optional(),
+    }),
   }),
 ]);
 export type RpcReply = z.infer<typeof RpcReplySchema>;

@@ -40,7 +40,8 @@ export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems
 export function validateSteps(input: unknown): ValidationResult<PipelineStep[]> {
   if (input === undefined) return { ok: false, problems: ["missing required field 'steps'"] };
   if (!Array.isArray(input)) return { ok: false, problems: ["field 'steps' must be an array"] };
-  if (input.length === 0) return { ok: false, problems: ["field 'steps' must contain at least one step"] };
+  if (input.length === 0)
+    return { ok: false, problems: ["field 'steps' must contain at least one step"] };
   if (input.length > MAX_STEPS) {
     return { ok: false, problems: [`field 'steps' may contain at most ${MAX_STEPS} steps`] };
   }
@@ -62,12 +63,17 @@ function validateStep(raw: unknown, index: number, count: number): ValidationRes
   const type = raw['type'];
   if (type === undefined) return fail(`Step ${at} missing required field 'type'`);
   if (typeof type !== 'string' || !(STEP_TYPES as readonly string[]).includes(type)) {
-    return fail(`Step ${at} has unknown type ${quote(type)}; expected one of ${STEP_TYPES.join(', ')}`);
+    return fail(
+      `Step ${at} has unknown type ${quote(type)}; expected one of ${STEP_TYPES.join(', ')}`,
+    );
   }
   const name = `Step '${type}' (${at})`;
-  if (unknownKeys.length > 0) return fail(`${name} has unknown field ${unknownKeys.map(quote).join(', ')}`);
-  if (type === 'source' && index !== 0) return fail(`${name} must be the first step: a pipeline reads from one source`);
-  if (type === 'sink' && index !== count - 1) return fail(`${name} must be the last step: a pipeline writes to one sink`);
+  if (unknownKeys.length > 0)
+    return fail(`${name} has unknown field ${unknownKeys.map(quote).join(', ')}`);
+  if (type === 'source' && index !== 0)
+    return fail(`${name} must be the first step: a pipeline reads from one source`);
+  if (type === 'sink' && index !== count - 1)
+    return fail(`${name} must be the last step: a pipeline writes to one sink`);
 
   const config = raw['config'];
   if (config === undefined) return fail(`${name} missing required field 'config'`);
@@ -85,7 +91,10 @@ function validateStep(raw: unknown, index: number, count: number): ValidationRes
   }
 }
 
-function validateTransformConfig(name: string, config: Record<string, unknown>): ValidationResult<PipelineStep> {
+function validateTransformConfig(
+  name: string,
+  config: Record<string, unknown>,
+): ValidationResult<PipelineStep> {
   const operation = config['operation'];
   if (operation === undefined) return fail(`${name} missing required field 'operation'`);
   if (!isTransformOperation(operation)) {
@@ -94,16 +103,26 @@ function validateTransformConfig(name: string, config: Record<string, unknown>):
     );
   }
   const schema: z.ZodType<TransformConfig> = TRANSFORM_OPERATIONS[operation];
-  return parseConfig(`${name} operation '${operation}'`, schema, config, (c) => ({ type: 'transform', config: c }));
+  return parseConfig(`${name} operation '${operation}'`, schema, config, (c) => ({
+    type: 'transform',
+    config: c,
+  }));
 }
 
-function validateSinkConfig(name: string, config: Record<string, unknown>): ValidationResult<PipelineStep> {
+function validateSinkConfig(
+  name: string,
+  config: Record<string, unknown>,
+): ValidationResult<PipelineStep> {
   if (!('target' in config) && !('path' in config)) {
     return fail(`${name} missing required field 'target' (or 'path' for a file sink)`);
   }
-  if ('target' in config && 'path' in config) return fail(`${name} must set either 'target' or 'path', not both`);
+  if ('target' in config && 'path' in config)
+    return fail(`${name} must set either 'target' or 'path', not both`);
   const branch = 'target' in config ? SinkConfigSchema.options[0] : SinkConfigSchema.options[1];
-  return parseConfig(name, branch as z.ZodType<SinkConfig>, config, (c) => ({ type: 'sink', config: c }));
+  return parseConfig(name, branch as z.ZodType<SinkConfig>, config, (c) => ({
+    type: 'sink',
+    config: c,
+  }));
 }
 
 function parseConfig<C>(
@@ -114,7 +133,10 @@ function parseConfig<C>(
 ): ValidationResult<PipelineStep> {
   const parsed = schema.safeParse(config, { reportInput: true });
   if (parsed.success) return { ok: true, value: build(parsed.data) };
-  return { ok: false, problems: parsed.error.issues.map((issue) => `${name} ${describeIssue(issue)}`) };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => `${name} ${describeIssue(issue)}`),
+  };
 }
 
 /** Turns a schema issue into words, without echoing the rejected value. */
@@ -127,13 +149,15 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
         ? `missing required field '${field}'`
         : `${subject} must be ${article(issue.expected)}`;
     case 'unrecognized_keys':
-      return `has unknown field ${issue.keys.map((k) => `'${field ? `${field}.` : ''}${k}'`).join(', ')}`;
+      return `has unknown field ${issue.keys.map((k) => `'${field ? `${field}.` : ''}${k.slice(0, 60)}'`).join(', ')}`;
     case 'invalid_value':
       return `${subject} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_small':
       return `${subject} ${issue.origin === 'array' ? `must have at least ${issue.minimum} item(s)` : issue.origin === 'string' ? `must be at least ${issue.minimum} character(s)` : `must be at least ${issue.minimum}`}`;
     case 'too_big':
       return `${subject} ${issue.origin === 'array' ? `must have at most ${issue.maximum} item(s)` : issue.origin === 'string' ? `must be at most ${issue.maximum} character(s)` : `must be at most ${issue.maximum}`}`;
+    case 'invalid_key':
+      return `${subject} has an invalid key: ${issue.issues[0]?.message ?? 'not allowed'}`;
     default:
       return `${subject} ${issue.message}`;
   }

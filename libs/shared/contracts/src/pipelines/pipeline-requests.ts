@@ -17,11 +17,20 @@ export function validateCreatePipeline(body: unknown): ValidationResult<Pipeline
   if (!isPlainObject(body)) return { ok: false, problems: ['request body must be a JSON object'] };
   const problems = unknownFields(body);
   const name = field('name', PipelineNameSchema, body['name'], problems, true);
-  const description = field('description', PipelineDescriptionSchema, body['description'], problems, false);
+  const description = field(
+    'description',
+    PipelineDescriptionSchema,
+    body['description'],
+    problems,
+    false,
+  );
   const steps = validateSteps(body['steps']);
   if (!steps.ok) problems.push(...steps.problems);
   if (problems.length > 0 || !steps.ok || name === undefined) return { ok: false, problems };
-  return { ok: true, value: { name, ...(description !== undefined && { description }), steps: steps.value } };
+  return {
+    ok: true,
+    value: { name, ...(description !== undefined && { description }), steps: steps.value },
+  };
 }
 
 export interface PipelinePatch {
@@ -39,12 +48,20 @@ export function validateUpdatePipeline(body: unknown): ValidationResult<Pipeline
   if (!isPlainObject(body)) return { ok: false, problems: ['request body must be a JSON object'] };
   const problems = unknownFields(body);
   if (!CREATE_FIELDS.some((k) => k in body)) {
-    problems.push(`request body must set at least one of ${CREATE_FIELDS.map((k) => `'${k}'`).join(', ')}`);
+    problems.push(
+      `request body must set at least one of ${CREATE_FIELDS.map((k) => `'${k}'`).join(', ')}`,
+    );
   }
   const patch: PipelinePatch = {};
   const name = field('name', PipelineNameSchema, body['name'], problems, false);
   if (name !== undefined) patch.name = name;
-  const description = field('description', PipelineDescriptionSchema, body['description'], problems, false);
+  const description = field(
+    'description',
+    PipelineDescriptionSchema,
+    body['description'],
+    problems,
+    false,
+  );
   if (description !== undefined) patch.description = description;
   if ('steps' in body) {
     const steps = validateSteps(body['steps']);
@@ -55,8 +72,12 @@ export function validateUpdatePipeline(body: unknown): ValidationResult<Pipeline
 }
 
 function unknownFields(body: Record<string, unknown>): string[] {
-  const unknown = Object.keys(body).filter((k) => !(CREATE_FIELDS as readonly string[]).includes(k));
-  return unknown.length > 0 ? [`unknown field ${unknown.map((k) => `'${k}'`).join(', ')}`] : [];
+  const unknown = Object.keys(body).filter(
+    (k) => !(CREATE_FIELDS as readonly string[]).includes(k),
+  );
+  return unknown.length > 0
+    ? [`unknown field ${unknown.map((k) => `'${k.slice(0, 60)}'`).join(', ')}`]
+    : [];
 }
 
 function field<T>(

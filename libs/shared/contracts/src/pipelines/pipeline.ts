@@ -5,7 +5,12 @@ export const PipelineSchema = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string().optional(),
-  steps: z.array(z.object({ type: z.enum(['source', 'transform', 'sink']), config: z.record(z.string(), z.unknown()) })),
+  steps: z.array(
+    z.object({
+      type: z.enum(['source', 'transform', 'sink']),
+      config: z.record(z.string(), z.unknown()),
+    }),
+  ),
   version: z.number().int().positive(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -13,6 +13,15 @@ const FieldListSchema = z.array(FieldNameSchema).min(1).max(1000);
 const ExpressionSchema = z.string().trim().min(1).max(4000);
 
 export const CAST_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const ScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 /**
@@ -20,8 +29,14 @@ const ScalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
  * operation here makes the registry accept it; the engine must implement it.
  */
 export const TRANSFORM_OPERATIONS = {
-  uppercase: z.strictObject({ operation: z.literal('uppercase'), fields: FieldListSchema.optional() }),
-  lowercase: z.strictObject({ operation: z.literal('lowercase'), fields: FieldListSchema.optional() }),
+  uppercase: z.strictObject({
+    operation: z.literal('uppercase'),
+    fields: FieldListSchema.optional(),
+  }),
+  lowercase: z.strictObject({
+    operation: z.literal('lowercase'),
+    fields: FieldListSchema.optional(),
+  }),
   reverse: z.strictObject({ operation: z.literal('reverse'), fields: FieldListSchema.optional() }),
   trim: z.strictObject({ operation: z.literal('trim'), fields: FieldListSchema.optional() }),
   filter: z.strictObject({ operation: z.literal('filter'), expression: ExpressionSchema }),
@@ -71,7 +86,12 @@ export const TRANSFORM_OPERATIONS = {
           field: FieldNameSchema,
           required: z.boolean().optional(),
           type: z.enum(CAST_TYPES).optional(),
-          pattern: z.string().min(1).max(1000).optional(),
+          pattern: z
+            .string()
+            .min(1)
+            .max(1000)
+            .refine(isRegExp, { message: 'must be a valid regular expression' })
+            .optional(),
           min: z.number().optional(),
           max: z.number().optional(),
           oneOf: z.array(ScalarSchema).min(1).max(1000).optional(),
@@ -90,5 +110,7 @@ export type TransformConfig = {
 }[TransformOperation];
 
 export function isTransformOperation(value: unknown): value is TransformOperation {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(TRANSFORM_OPERATIONS, value);
+  return (
+    typeof value === 'string' && Object.prototype.hasOwnProperty.call(TRANSFORM_OPERATIONS, value)
+  );
 }

@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiClient,
+  REPO_ROOT,
+  SERVICE_NAMES,
+  ServiceProcess,
+  freePort,
+  uniqueName,
+  withDatabase,
+  type ServiceName,
+} from '@cloudflow/testing';
+
+/** The published API's example key, used verbatim as the bootstrap admin key. */
+export const SPEC_API_KEY = 'FAKE-API-KEY-123456';
+export const RPC_TIMEOUT_MS = 3_000;
+
+/**
+ * The whole distributed stack: six services, each its own OS process, on the
+ * real Kafka and MongoDB-wire server, with a database of its own.
+ */
+export class Stack {
+  readonly services = new Map<ServiceName, ServiceProcess>();
+  readonly database = uniqueName('e2e');
+  readonly logDir: string;
+
+  private constructor(logDir: string) {
+    this.logDir = logDir;
+  }
+
+  static async start(): Promise<Stack> {
+    const logDir = join(REPO_ROOT, 'tmp/e2e-logs', uniqueName('run'));
+    mkdirSync(logDir, { recursive: true });
+    const stack = new Stack(logDir);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'],
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: process.env['KAFKA_BROKERS'],
+      MONGO_URL: withDatabase(process.env['MONGO_URL']!, stack.database),
+      CLOUDFLOW_BOOTSTRAP_API_KEY: SPEC_API_KEY,
+      RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      OTEL_SDK_DISABLED: 'false',
+    };
+    for (const name of SERVICE_NAMES) {
+      stack.services.set(name, new ServiceProcess({ name, port: await freePort(), env, logDir }));
+    }
+    for (const service of stack.services.values()) service.start();
+    await Promise.all([...stack.services.values()].map((s) => s.waitReady()));
+    return stack;
+  }
+
+  service(name: ServiceName): ServiceProcess {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`no service ${name}`);
+    return service;
+  }
+
+  get gateway(): ServiceProcess {
+    return this.service('gateway');
+  }
+
+  /** A client of the API with the given Authorization header: the admin key by default, none for null. */
+  api(authorization: string | null = `ApiKey ${SPEC_API_KEY}`): ApiClient {
+    return new ApiClient(this.gateway.baseUrl, authorization ?? undefined);
+  }
+
+  /** Stops every service with SIGTERM; answers each exit code. */
+  async stop(): Promise<Map<ServiceName, number | null>> {
+    const codes = new Map<ServiceName, number | null>();
+    await Promise.all(
+      [...this.services.entries()].map(async ([name, service]) =>
+        codes.set(name, await service.stop('SIGTERM')),
+      ),
+    );
+    return codes;
+  }
+}
+
+/** Retries `probe` until it returns true or the time is up; answers how long it took. */
+export async function eventually(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 250,
+): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await probe().catch(() => false)) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
