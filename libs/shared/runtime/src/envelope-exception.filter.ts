@@ -103,6 +103,20 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
 }
 
 /**
+ * The envelope for a failure Fastify raises while routing, before Nest sees
+ * the request (a malformed URL, a path parameter over the length limit).
+ */
+export function frameworkErrorEnvelope(
+  statusCode: number,
+  message: string,
+  request: FastifyRequest,
+): { status: number; body: ErrorEnvelope } {
+  const code =
+    CODE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
+  return envelope(code, frameworkDetails(statusCode, message, request), requestIdOf(request.raw));
+}
+
+/**
  * Words for failures raised by the framework before our code runs. Fastify's
  * own messages (e.g. a JSON syntax error) name no internals, so 400s keep them.
  */
@@ -120,6 +134,8 @@ function frameworkDetails(
       return `Method ${request.method} is not allowed here`;
     case 413:
       return 'The request body is larger than this endpoint accepts';
+    case 414:
+      return 'The URL is longer than any resource id allows';
     case 415:
       return "Unsupported Content-Type; send 'application/json'";
     default:

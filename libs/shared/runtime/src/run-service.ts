@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '@cloudflow/config';
 import { KAFKA, KafkaRpcServer, kafkaLogSink } from '@cloudflow/messaging';
+import { frameworkErrorEnvelope } from './envelope-exception.filter';
 import { requestIdOf } from './request-id';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
@@ -64,6 +66,14 @@ async function startService<S extends z.ZodObject>(
     // Ids are short; anything longer than this is refused before routing.
     maxParamLength: 256,
     return503OnClosing: true,
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = frameworkErrorEnvelope(
+        error.statusCode ?? 400,
+        error.message,
+        request,
+      );
+      void reply.code(status).header('X-Request-Id', requestIdOf(request.raw)).send(body);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     definition.rootModule(config),
@@ -71,6 +81,8 @@ async function startService<S extends z.ZodObject>(
     {
       bufferLogs: true,
       abortOnError: false,
+      // Fastify's own JSON parser only: no form bodies reach a controller.
+      bodyParser: false,
     },
   );
   app.useLogger(app.get(Logger));
