@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
   Kafka,
+  Partitioners,
   logLevel as KafkaLogLevel,
   type ConsumerConfig,
   type ITopicConfig,
@@ -53,6 +54,7 @@ export const CONSUMER_SETTINGS: Omit<ConsumerConfig, 'groupId'> = {
 
 export const RPC_PRODUCER_SETTINGS: ProducerConfig = {
   allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
   // Requests are bounded by a deadline and de-duplicated by correlation id, so
   // retries are safe; an idempotent producer would cap in-flight requests at one.
   idempotent: false,

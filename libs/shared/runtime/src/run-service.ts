@@ -64,7 +64,7 @@ async function startService<S extends z.ZodObject>(
     genReqId: (req: IncomingMessage) => requestIdOf(req),
     requestIdHeader: false,
     // Ids are short; anything longer than this is refused before routing.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const { status, body } = frameworkErrorEnvelope(
@@ -87,8 +87,7 @@ async function startService<S extends z.ZodObject>(
   );
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-  armShutdownWatchdog(config.SHUTDOWN_TIMEOUT_MS);
+  handleShutdownSignals(app, definition.name, config.SHUTDOWN_TIMEOUT_MS);
 
   if (definition.rpcServer) {
     app.connectMicroservice(
@@ -111,11 +110,32 @@ async function startService<S extends z.ZodObject>(
   return app;
 }
 
-/** If shutdown hangs (a stuck connection), exit anyway once the budget is spent. */
-function armShutdownWatchdog(timeoutMs: number): void {
-  const arm = () => setTimeout(() => process.exit(process.exitCode ?? 0), timeoutMs).unref();
-  process.once('SIGTERM', arm);
-  process.once('SIGINT', arm);
+/**
+ * SIGTERM/SIGINT: stop taking work (Kafka consumers leave their groups, so
+ * partitions move at once), finish what is in flight, close connections,
+ * exit 0. If that outlasts the budget (a stuck connection), exit 1 anyway.
+ */
+function handleShutdownSignals(app: INestApplication, service: string, timeoutMs: number): void {
+  const logger = app.get(Logger);
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    logger.log({ signal }, `cloudflow-${service} shutting down`);
+    setTimeout(
+      () => fatal(service, `shutdown took longer than ${timeoutMs} ms`, signal),
+      timeoutMs,
+    ).unref();
+    try {
+      await app.close();
+      logger.log(`cloudflow-${service} stopped`);
+      process.exit(0);
+    } catch (error) {
+      fatal(service, 'shutdown failed', error);
+    }
+  };
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+  process.once('SIGINT', (signal) => void shutdown(signal));
 }
 
 function fatal(service: string, msg: string, error: unknown): never {
