@@ -3,7 +3,7 @@
 module.exports = {
   ...require('./jest.preset'),
   displayName: 'integration',
-  roots: ['<rootDir>/test/integration', '<rootDir>/libs', '<rootDir>/services'],
+  roots: ['<rootDir>/libs', '<rootDir>/services'],
   testMatch: ['**/*.int-spec.ts'],
   globalSetup: '<rootDir>/test/setup/infra.global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/infra.global-teardown.ts',
