@@ -28,7 +28,7 @@ export class Stack {
     this.logDir = logDir;
   }
 
-  static async start(): Promise<Stack> {
+  static async start(extraEnv: NodeJS.ProcessEnv = {}): Promise<Stack> {
     const logDir = join(REPO_ROOT, 'tmp/e2e-logs', uniqueName('run'));
     mkdirSync(logDir, { recursive: true });
     const stack = new Stack(logDir);
@@ -42,6 +42,7 @@ export class Stack {
       RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
       SHUTDOWN_TIMEOUT_MS: '10000',
       OTEL_SDK_DISABLED: 'false',
+      ...extraEnv,
     };
     for (const name of SERVICE_NAMES) {
       stack.services.set(name, new ServiceProcess({ name, port: await freePort(), env, logDir }));
