@@ -11,7 +11,7 @@ import {
   aPipeline,
   withDatabase,
 } from '@cloudflow/testing';
-import { Stack } from './support/stack';
+import { Stack, eventually } from './support/stack';
 
 /**
  * The published API's pipeline examples, verbatim, and every documented
@@ -312,6 +312,46 @@ describe('Pipelines API (distributed stack)', () => {
         .api()
         .get('/api/v1/pipelines', { headers: { 'X-Request-Id': 'bad id with spaces' } });
       expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe('unexpected failures', () => {
+    it('answers 500/5000 with a correlation id that is in the logs, and no internals', async () => {
+      // A stored version the API could never have written: steps is not a list.
+      const mongo = await MongoClient.connect(
+        withDatabase(process.env['MONGO_URL']!, stack.database),
+      );
+      const now = new Date();
+      await mongo
+        .db()
+        .collection('pipeline_versions')
+        .insertOne({
+          _id: 'pl_corrupt@1' as never,
+          workspaceId: 'ws_default',
+          pipelineId: 'pl_corrupt',
+          version: 1,
+          name: 'corrupt',
+          steps: 'internal-detail-xyz',
+          createdAt: now,
+          updatedAt: now,
+        });
+      await mongo.close();
+
+      const res = await stack.api().get<ErrorEnvelope>('/api/v1/pipelines/pl_corrupt');
+      expect(res.status).toBe(500);
+      expect(res.body).toMatchObject({ error: 'Internal server error', code: 5000 });
+      const correlationId = res.body.correlationId!;
+      expect(correlationId).toBe(res.headers.get('x-request-id'));
+      expect(res.body.details).toContain(correlationId);
+      expect(res.text).not.toContain('internal-detail-xyz');
+      expect(res.text).not.toMatch(/at .*\.js:\d+/);
+      await eventually(
+        async () =>
+          stack.gateway
+            .logLines()
+            .some((l) => l['level'] === 'error' && JSON.stringify(l).includes(correlationId)),
+        5_000,
+      );
     });
   });
 
