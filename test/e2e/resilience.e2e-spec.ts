@@ -62,9 +62,8 @@ describe('Resilience of the distributed stack', () => {
       await service.stop('SIGKILL');
       service.start();
       await service.waitReady();
-      // The rest of the stack was never restarted.
-      const took = await eventually(apiWorks, 60_000);
-      expect(took).toBeLessThan(60_000);
+      // The rest of the stack was never restarted; `eventually` fails the test after 60 s.
+      await eventually(apiWorks, 60_000);
       await allPipelinesPresent();
     },
     120_000,

@@ -10,4 +10,3 @@ export * from './pipelines/pipeline-requests';
 export * from './pipelines/pipeline';
 export * from './messaging/topics';
 export * from './messaging/rpc-contracts';
-export * from './messaging/events';

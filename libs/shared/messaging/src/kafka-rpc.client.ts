@@ -3,7 +3,7 @@ import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import {
   AppError,
   ErrorCode,
-  Headers,
+  KafkaHeaders,
   RpcContracts,
   RpcReplySchema,
   Topics,
@@ -76,6 +76,11 @@ export class KafkaRpcClient extends RpcClient {
     return this.connected;
   }
 
+  /** Called by Nest on shutdown: fails pending calls and leaves the reply group. */
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {
     this.connected = false;
     for (const [id, call] of this.pending) {
@@ -103,13 +108,13 @@ export class KafkaRpcClient extends RpcClient {
       { 'messaging.destination.name': contract.topic },
       async () => {
         const headers: Record<string, string> = {
-          [Headers.pattern]: pattern,
-          [Headers.correlationId]: correlationId,
-          [Headers.replyTo]: Topics.rpcReplies,
-          [Headers.replyInstance]: this.options.instanceId,
-          [Headers.deadline]: String(deadline),
+          [KafkaHeaders.pattern]: pattern,
+          [KafkaHeaders.correlationId]: correlationId,
+          [KafkaHeaders.replyTo]: Topics.rpcReplies,
+          [KafkaHeaders.replyInstance]: this.options.instanceId,
+          [KafkaHeaders.deadline]: String(deadline),
         };
-        if (options.requestId) headers[Headers.requestId] = options.requestId;
+        if (options.requestId) headers[KafkaHeaders.requestId] = options.requestId;
         injectTraceContext(headers);
 
         const response = new Promise<unknown>((resolve, reject) => {
@@ -161,9 +166,9 @@ export class KafkaRpcClient extends RpcClient {
   }
 
   private async onReply({ message }: EachMessagePayload): Promise<void> {
-    const instance = message.headers?.[Headers.replyInstance]?.toString();
+    const instance = message.headers?.[KafkaHeaders.replyInstance]?.toString();
     if (instance !== this.options.instanceId) return;
-    const correlationId = message.headers?.[Headers.correlationId]?.toString();
+    const correlationId = message.headers?.[KafkaHeaders.correlationId]?.toString();
     const call = correlationId ? this.pending.get(correlationId) : undefined;
     if (!call || !correlationId) return; // timed out already
     clearTimeout(call.timer);

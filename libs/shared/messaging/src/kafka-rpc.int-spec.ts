@@ -18,7 +18,13 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { throwError } from 'rxjs';
-import { AppError, Headers, Topics, type Principal, type RpcRequest } from '@cloudflow/contracts';
+import {
+  AppError,
+  KafkaHeaders,
+  Topics,
+  type Principal,
+  type RpcRequest,
+} from '@cloudflow/contracts';
 import { uniqueName } from '@cloudflow/testing';
 import { KafkaRpcClient } from './kafka-rpc.client';
 import { KafkaRpcServer } from './kafka-rpc.server';
@@ -171,11 +177,11 @@ describe('Kafka request/reply against a real broker', () => {
             key: correlationId,
             value: JSON.stringify({ principal, pipelineId }),
             headers: {
-              [Headers.pattern]: 'pipelines.get',
-              [Headers.correlationId]: correlationId,
-              [Headers.replyTo]: Topics.rpcReplies,
-              [Headers.replyInstance]: 'nobody',
-              [Headers.deadline]: String(deadline),
+              [KafkaHeaders.pattern]: 'pipelines.get',
+              [KafkaHeaders.correlationId]: correlationId,
+              [KafkaHeaders.replyTo]: Topics.rpcReplies,
+              [KafkaHeaders.replyInstance]: 'nobody',
+              [KafkaHeaders.deadline]: String(deadline),
             },
           },
         ],

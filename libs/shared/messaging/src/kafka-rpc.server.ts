@@ -4,8 +4,7 @@ import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import {
   AppError,
   ErrorCode,
-  EventContracts,
-  Headers,
+  KafkaHeaders,
   RpcContracts,
   isRpcPattern,
   type RpcReply,
@@ -85,15 +84,11 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
   private topicsToServe(): string[] {
     const topics = new Set<string>();
     for (const [pattern, handler] of this.getHandlers()) {
-      if (handler.isEventHandler) {
-        const event = (EventContracts as Record<string, { topic: string }>)[pattern];
-        if (!event) throw new Error(`@EventPattern('${pattern}') names no event in the contracts`);
-        topics.add(event.topic);
-      } else {
-        if (!isRpcPattern(pattern))
-          throw new Error(`@MessagePattern('${pattern}') names no RPC contract`);
-        topics.add(RpcContracts[pattern].topic);
-      }
+      if (handler.isEventHandler)
+        throw new Error(`@EventPattern('${pattern}'): events are not served yet`);
+      if (!isRpcPattern(pattern))
+        throw new Error(`@MessagePattern('${pattern}') names no RPC contract`);
+      topics.add(RpcContracts[pattern].topic);
     }
     return [...topics];
   }
@@ -114,17 +109,12 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
 
   private async onMessage({ topic, message }: EachMessagePayload): Promise<void> {
     const header = (name: string) => message.headers?.[name]?.toString();
-    const pattern = header(Headers.pattern) ?? header(Headers.eventType);
+    const pattern = header(KafkaHeaders.pattern);
     if (!pattern) {
       this.options.log.warn('message without a pattern header ignored', { topic });
       return;
     }
     const handler = this.getHandlerByPattern(pattern);
-    if (handler?.isEventHandler) {
-      // Events are applied in order, one at a time per partition, at least once.
-      await this.handleEventMessage(pattern, handler, message.value, message.headers ?? {});
-      return;
-    }
     // Requests run concurrently, up to maxInFlight; beyond that, fetching waits.
     while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
     const work = this.handleRequest(pattern, handler, message.value, message.headers ?? {}).catch(
@@ -145,16 +135,16 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
     headers: NonNullable<EachMessagePayload['message']['headers']>,
   ): Promise<void> {
     const header = (name: string) => headers[name]?.toString();
-    const correlationId = header(Headers.correlationId);
-    const replyTo = header(Headers.replyTo);
-    const replyInstance = header(Headers.replyInstance);
-    const requestId = header(Headers.requestId);
+    const correlationId = header(KafkaHeaders.correlationId);
+    const replyTo = header(KafkaHeaders.replyTo);
+    const replyInstance = header(KafkaHeaders.replyInstance);
+    const requestId = header(KafkaHeaders.requestId);
     if (!correlationId || !replyTo || !replyInstance) {
       this.options.log.warn('rpc request without reply headers ignored', { pattern });
       return;
     }
     if (!this.seen.add(correlationId)) return; // redelivered
-    const deadline = Number(header(Headers.deadline));
+    const deadline = Number(header(KafkaHeaders.deadline));
     if (Number.isFinite(deadline) && Date.now() > deadline) {
       this.options.log.warn('rpc request expired before it started; dropped', {
         pattern,
@@ -184,8 +174,8 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
           key: correlationId,
           value: JSON.stringify(reply),
           headers: {
-            [Headers.correlationId]: correlationId,
-            [Headers.replyInstance]: replyInstance,
+            [KafkaHeaders.correlationId]: correlationId,
+            [KafkaHeaders.replyInstance]: replyInstance,
           },
         },
       ],
@@ -228,35 +218,6 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       });
       return errorReply(new AppError(ErrorCode.Internal).toWire());
     }
-  }
-
-  private async handleEventMessage(
-    pattern: string,
-    handler: MessageHandler,
-    value: Buffer | null,
-    headers: NonNullable<EachMessagePayload['message']['headers']>,
-  ): Promise<void> {
-    const contract = (
-      EventContracts as Record<string, { payload: { parse(v: unknown): unknown } }>
-    )[pattern];
-    let payload: unknown;
-    try {
-      payload = contract?.payload.parse(JSON.parse(value?.toString() ?? 'null'));
-    } catch {
-      this.options.log.error('event does not match its contract; skipped', { pattern });
-      return;
-    }
-    await withSpan(
-      `event ${pattern}`,
-      'consumer',
-      { 'messaging.operation': 'process' },
-      async () => {
-        await lastValueFrom(this.transformToObservable(await handler(payload)), {
-          defaultValue: null,
-        });
-      },
-      extractTraceContext(headers),
-    );
   }
 }
 

@@ -101,26 +101,12 @@ export function topicLayout(settings: KafkaSettings): ITopicConfig[] {
     { name: 'retention.ms', value: String(60 * 60 * 1000) },
     { name: 'cleanup.policy', value: 'delete' },
   ];
-  return [
-    ...Object.values(Topics.rpc).map((topic) => ({
-      topic,
-      numPartitions: partitions,
-      replicationFactor,
-      configEntries: shortLived,
-    })),
-    {
-      topic: Topics.rpcReplies,
-      numPartitions: partitions,
-      replicationFactor,
-      configEntries: shortLived,
-    },
-    ...Object.values(Topics.events).map((topic) => ({
-      topic,
-      numPartitions: partitions,
-      replicationFactor,
-      configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 60 * 60 * 1000) }],
-    })),
-  ];
+  return [...Object.values(Topics.rpc), Topics.rpcReplies].map((topic) => ({
+    topic,
+    numPartitions: partitions,
+    replicationFactor,
+    configEntries: shortLived,
+  }));
 }
 
 /** Creates missing topics; safe to call from every process at boot. */

@@ -5,7 +5,6 @@ import {
   Module,
   type DynamicModule,
   type OnApplicationShutdown,
-  type OnModuleInit,
 } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
 import {
@@ -60,17 +59,8 @@ export class KafkaReadiness implements OnApplicationShutdown {
   }
 }
 
-@Injectable()
-class TopicBootstrap implements OnModuleInit {
-  constructor(
-    @Inject(KAFKA) private readonly kafka: Kafka,
-    @Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    await ensureTopics(this.kafka, this.settings);
-  }
-}
+/** Resolves once CloudFlow's topics exist; whatever subscribes injects it first. */
+export const TOPICS_READY = Symbol('TOPICS_READY');
 
 @Module({})
 export class MessagingModule {
@@ -78,15 +68,19 @@ export class MessagingModule {
     const providers: DynamicModule['providers'] = [
       { provide: KAFKA_SETTINGS, useValue: options.settings },
       { provide: KAFKA, useFactory: () => createKafka(options.settings, kafkaLogSink('kafka')) },
-      TopicBootstrap,
+      {
+        provide: TOPICS_READY,
+        useFactory: (kafka: Kafka) => ensureTopics(kafka, options.settings),
+        inject: [KAFKA],
+      },
       KafkaReadiness,
     ];
-    const exports: DynamicModule['exports'] = [KAFKA, KAFKA_SETTINGS, KafkaReadiness];
+    const exports: DynamicModule['exports'] = [KAFKA, KAFKA_SETTINGS, TOPICS_READY, KafkaReadiness];
     if (options.rpcClient) {
       const { timeoutMs } = options.rpcClient;
       providers.push({
         provide: RpcClient,
-        // Depends on TopicBootstrap so the replies topic exists before we subscribe.
+        // Injects TOPICS_READY so the replies topic exists before we subscribe.
         useFactory: async (kafka: Kafka) => {
           const client = new KafkaRpcClient({
             kafka,
@@ -94,19 +88,10 @@ export class MessagingModule {
             defaultTimeoutMs: timeoutMs,
             log: kafkaLogSink('rpc-client'),
           });
-          await ensureTopics(kafka, options.settings);
           await client.connect();
           return client;
         },
-        inject: [KAFKA],
-      });
-      providers.push({
-        provide: 'RPC_CLIENT_SHUTDOWN',
-        useFactory: (client: RpcClient) => ({
-          onApplicationShutdown: () =>
-            client instanceof KafkaRpcClient ? client.close() : undefined,
-        }),
-        inject: [RpcClient],
+        inject: [KAFKA, TOPICS_READY],
       });
       exports.push(RpcClient);
     }

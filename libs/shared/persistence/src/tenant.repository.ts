@@ -84,6 +84,8 @@ export abstract class TenantRepository<T extends TenantDocument> {
     filter: QueryFilter<T> = {} as QueryFilter<T>,
   ): Promise<PageResult<T>> {
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    // Callers validate cursors; never answer a bad one with the first page.
+    if (page.cursor !== undefined && after === undefined) throw new Error('invalid page cursor');
     const query =
       after === undefined ? filter : ({ ...filter, _id: { $gt: after } } as QueryFilter<T>);
     const rows = await this.model

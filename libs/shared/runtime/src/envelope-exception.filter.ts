@@ -25,7 +25,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: ErrorCode.ServiceUnavailable,
 };
 
-/** Safe words for the errors Fastify raises while reading a request. */
+/** Safe words for errors Fastify raises while reading a request, by their code. */
 const FASTIFY_DETAILS: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "Unsupported Content-Type; send 'application/json'",
   FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is larger than this endpoint accepts',
@@ -36,10 +36,10 @@ const FASTIFY_DETAILS: Record<string, string> = {
   FST_ERR_ASYNC_CONSTRAINT: 'The request could not be routed',
 };
 
-interface FrameworkError {
+/** An error object carrying the HTTP status it wants, not wrapped by Nest. */
+interface StatusError {
   statusCode?: number;
   code?: string;
-  message?: string;
 }
 
 /**
@@ -82,20 +82,14 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
       return envelope(exception.code, exception.details, requestId);
     }
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const code =
-        CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
-      return envelope(code, frameworkDetails(status, exception.message, request), requestId);
+      return statusEnvelope(exception.getStatus(), exception.message, request, requestId);
     }
-    const framework = exception as FrameworkError;
-    if (
-      typeof framework?.statusCode === 'number' &&
-      framework.statusCode >= 400 &&
-      framework.statusCode < 500
-    ) {
-      const code = CODE_BY_STATUS[framework.statusCode] ?? ErrorCode.BadRequest;
-      const details =
-        (framework.code && FASTIFY_DETAILS[framework.code]) ?? ERROR_CODE_INFO[code].title;
+    // Only a 4xx names a caller mistake; its message may hold internals, so only
+    // known codes get specific words. Any other status is ours and says nothing.
+    const { statusCode, code: errorCode } = (exception ?? {}) as StatusError;
+    if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+      const code = CODE_BY_STATUS[statusCode] ?? ErrorCode.BadRequest;
+      const details = (errorCode && FASTIFY_DETAILS[errorCode]) ?? ERROR_CODE_INFO[code].title;
       return envelope(code, details, requestId);
     }
     return envelope(ErrorCode.Internal, undefined, requestId);
@@ -111,9 +105,19 @@ export function frameworkErrorEnvelope(
   message: string,
   request: FastifyRequest,
 ): { status: number; body: ErrorEnvelope } {
+  return statusEnvelope(statusCode, message, request, requestIdOf(request.raw));
+}
+
+/** The envelope for a failure that arrives as a bare HTTP status. */
+function statusEnvelope(
+  statusCode: number,
+  message: string,
+  request: FastifyRequest,
+  requestId: string,
+): { status: number; body: ErrorEnvelope } {
   const code =
     CODE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
-  return envelope(code, frameworkDetails(statusCode, message, request), requestIdOf(request.raw));
+  return envelope(code, frameworkDetails(statusCode, message, request), requestId);
 }
 
 /**

@@ -7,11 +7,9 @@ import { REQUEST_ID_HEADER, requestIdOf } from '@cloudflow/runtime';
  */
 export function hardenHttp(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
-  // Fastify parses text/plain by default; the API speaks JSON only, so
-  // anything else is answered 415 in the envelope.
-  for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
-    if (fastify.hasContentTypeParser(type)) fastify.removeContentTypeParser(type);
-  }
+  // Fastify parses text/plain by default (runService turns Nest's form parser
+  // off); the API speaks JSON only, so anything else is answered 415.
+  fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, requestIdOf(request.raw));
     void reply.header('Cache-Control', 'no-store');

@@ -12,21 +12,16 @@ export const Topics = {
   },
   /** Replies to every RPC; each caller instance filters its own by header. */
   rpcReplies: 'cloudflow.rpc.replies',
-  /** Domain events, past tense. */
-  events: {
-    pipelines: 'cloudflow.events.pipelines',
-  },
 } as const;
 
 export type RpcTopic = (typeof Topics.rpc)[keyof typeof Topics.rpc];
 
 /** Message headers CloudFlow sets. Renaming one is a migration too. */
-export const Headers = {
+export const KafkaHeaders = {
   pattern: 'cf-pattern',
   correlationId: 'cf-correlation-id',
   replyTo: 'cf-reply-to',
   replyInstance: 'cf-reply-instance',
   deadline: 'cf-deadline',
   requestId: 'cf-request-id',
-  eventType: 'cf-event-type',
 } as const;

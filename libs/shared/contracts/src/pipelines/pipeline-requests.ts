@@ -16,14 +16,7 @@ const CREATE_FIELDS = ['name', 'description', 'steps'] as const;
 export function validateCreatePipeline(body: unknown): ValidationResult<PipelineDefinition> {
   if (!isPlainObject(body)) return { ok: false, problems: ['request body must be a JSON object'] };
   const problems = unknownFields(body);
-  const name = field('name', PipelineNameSchema, body['name'], problems, true);
-  const description = field(
-    'description',
-    PipelineDescriptionSchema,
-    body['description'],
-    problems,
-    false,
-  );
+  const { name, description } = nameAndDescription(body, problems, true);
   const steps = validateSteps(body['steps']);
   if (!steps.ok) problems.push(...steps.problems);
   if (problems.length > 0 || !steps.ok || name === undefined) return { ok: false, problems };
@@ -53,15 +46,8 @@ export function validateUpdatePipeline(body: unknown): ValidationResult<Pipeline
     );
   }
   const patch: PipelinePatch = {};
-  const name = field('name', PipelineNameSchema, body['name'], problems, false);
+  const { name, description } = nameAndDescription(body, problems, false);
   if (name !== undefined) patch.name = name;
-  const description = field(
-    'description',
-    PipelineDescriptionSchema,
-    body['description'],
-    problems,
-    false,
-  );
   if (description !== undefined) patch.description = description;
   if ('steps' in body) {
     const steps = validateSteps(body['steps']);
@@ -69,6 +55,23 @@ export function validateUpdatePipeline(body: unknown): ValidationResult<Pipeline
     else problems.push(...steps.problems);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: patch };
+}
+
+function nameAndDescription(
+  body: Record<string, unknown>,
+  problems: string[],
+  nameRequired: boolean,
+): { name?: string; description?: string } {
+  return {
+    name: field('name', PipelineNameSchema, body['name'], problems, nameRequired),
+    description: field(
+      'description',
+      PipelineDescriptionSchema,
+      body['description'],
+      problems,
+      false,
+    ),
+  };
 }
 
 function unknownFields(body: Record<string, unknown>): string[] {
