@@ -1,11 +1,14 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
-import { AppModule } from './app.module';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthConfigSchema } from './auth.config';
 
 void runService({
   name: 'auth',
   configSchema: AuthConfigSchema,
-  rootModule: (config) => AppModule.forRoot(config),
+  mongo: true,
   rpcServer: true,
+  features: (config) => [
+    ApiKeysModule.forRoot({ bootstrapKey: config.CLOUDFLOW_BOOTSTRAP_API_KEY }),
+  ],
 });

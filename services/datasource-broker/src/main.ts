@@ -1,11 +1,11 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
-import { AppModule } from './app.module';
 import { DatasourceBrokerConfigSchema } from './datasource-broker.config';
 
+// Health, config, Kafka and MongoDB only so far; its features arrive with later issues.
 void runService({
   name: 'datasource-broker',
   configSchema: DatasourceBrokerConfigSchema,
-  rootModule: (config) => AppModule.forRoot(config),
+  mongo: true,
   rpcServer: false,
 });

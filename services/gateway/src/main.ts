@@ -1,14 +1,21 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
-import { AppModule } from './app.module';
+import { AuthModule } from './auth/auth.module';
 import { GatewayConfigSchema } from './gateway.config';
 import { hardenHttp } from './http/harden-http';
+import { PipelinesModule } from './pipelines/pipelines.module';
 
+// The gateway is stateless: Kafka only, no MongoDB.
 void runService({
   name: 'gateway',
   configSchema: GatewayConfigSchema,
-  rootModule: (config) => AppModule.forRoot(config),
+  mongo: false,
   rpcServer: false,
+  rpcTimeoutMs: (config) => config.RPC_TIMEOUT_MS,
+  features: (config) => [
+    AuthModule.forRoot({ cacheTtlMs: config.AUTH_CACHE_TTL_MS }),
+    PipelinesModule,
+  ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
   configure: (app) => hardenHttp(app),
 });

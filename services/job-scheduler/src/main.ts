@@ -1,11 +1,11 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
-import { AppModule } from './app.module';
 import { JobSchedulerConfigSchema } from './job-scheduler.config';
 
+// Health, config, Kafka and MongoDB only so far; its features arrive with later issues.
 void runService({
   name: 'job-scheduler',
   configSchema: JobSchedulerConfigSchema,
-  rootModule: (config) => AppModule.forRoot(config),
+  mongo: true,
   rpcServer: false,
 });

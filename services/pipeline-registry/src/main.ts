@@ -1,11 +1,12 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
-import { AppModule } from './app.module';
 import { PipelineRegistryConfigSchema } from './pipeline-registry.config';
+import { PipelinesModule } from './pipelines/pipelines.module';
 
 void runService({
   name: 'pipeline-registry',
   configSchema: PipelineRegistryConfigSchema,
-  rootModule: (config) => AppModule.forRoot(config),
+  mongo: true,
   rpcServer: true,
+  features: () => [PipelinesModule],
 });

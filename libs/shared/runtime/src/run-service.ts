@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -9,13 +9,20 @@ import { ConfigError, loadConfig } from '@cloudflow/config';
 import { KAFKA, KafkaRpcServer, kafkaLogSink } from '@cloudflow/messaging';
 import { frameworkErrorEnvelope } from './envelope-exception.filter';
 import { requestIdOf } from './request-id';
+import { serviceFoundation } from './service-foundation';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
   /** The service's name, as in logs, traces and consumer groups. */
   name: string;
+  /** Extends BaseServiceEnvSchema (and MongoEnvSchema when `mongo` is set). */
   configSchema: S;
-  rootModule: (config: z.infer<S>) => DynamicModule;
-  /** Serve `@MessagePattern`/`@EventPattern` handlers from Kafka. */
+  /** The service's own modules; the foundation (logs, Kafka, MongoDB, health, errors) is added. */
+  features?: (config: z.infer<S>) => ModuleImport[];
+  /** Keeps state in MongoDB (`MONGO_URL`). */
+  mongo: boolean;
+  /** Calls other services over Kafka, waiting this long for an answer. */
+  rpcTimeoutMs?: (config: z.infer<S>) => number;
+  /** Serve `@MessagePattern` handlers from Kafka. */
   rpcServer: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: (config: z.infer<S>) => number;
@@ -23,10 +30,38 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   configure?: (app: NestFastifyApplication, config: z.infer<S>) => void | Promise<void>;
 }
 
-interface ListenConfig {
+type ModuleImport = NonNullable<DynamicModule['imports']>[number];
+
+/** What runService reads from every service's config. */
+interface BaseConfig {
   PORT: number;
   HOST: string;
   SHUTDOWN_TIMEOUT_MS: number;
+  LOG_LEVEL: string;
+  KAFKA_BROKERS: string[];
+  MONGO_URL?: string;
+}
+
+/** The root module of a service process: the foundation plus the service's features. */
+@Module({})
+class ServiceRootModule {}
+
+function rootModule<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+  config: z.infer<S> & BaseConfig,
+): DynamicModule {
+  const foundation = serviceFoundation({
+    service: definition.name,
+    logLevel: config.LOG_LEVEL,
+    kafkaBrokers: config.KAFKA_BROKERS,
+    mongoUrl: definition.mongo ? config.MONGO_URL : undefined,
+    rpcClient: definition.rpcTimeoutMs ? { timeoutMs: definition.rpcTimeoutMs(config) } : undefined,
+  });
+  return {
+    module: ServiceRootModule,
+    imports: [...foundation.imports, ...(definition.features?.(config) ?? [])],
+    providers: foundation.providers,
+  };
 }
 
 /**
@@ -47,9 +82,9 @@ export async function runService<S extends z.ZodObject>(
 async function startService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
 ): Promise<INestApplication> {
-  let config: z.infer<S> & ListenConfig;
+  let config: z.infer<S> & BaseConfig;
   try {
-    config = loadConfig(definition.configSchema) as z.infer<S> & ListenConfig;
+    config = loadConfig(definition.configSchema) as z.infer<S> & BaseConfig;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`cloudflow-${definition.name}: ${error.message}\n`);
@@ -76,7 +111,7 @@ async function startService<S extends z.ZodObject>(
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    definition.rootModule(config),
+    rootModule(definition, config),
     adapter,
     {
       bufferLogs: true,
