@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the distributed CloudFlow stack on this machine: installs dependencies,
 # starts Kafka and FerretDB (deploy/local/infra), builds and starts the six
-# services as separate processes, waits until each is ready, creates the
-# published API's example pipeline through the gateway, and keeps running
-# until Ctrl-C (then stops what it started).
+# services as separate processes, waits until each is ready, then runs the
+# published API's example through the gateway (create the pipeline, submit a
+# job on the bundled /fake/data.csv, wait for it, print its status and the
+# result rows) and keeps running until Ctrl-C (then stops what it started).
 #
 #   npm run stack                   # foreground; Ctrl-C stops everything
 #   STACK_DETACH=true npm run stack # leave the services running, print how to stop them
@@ -14,6 +15,7 @@ cd "$ROOT"
 export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false
 
 export CLOUDFLOW_BOOTSTRAP_API_KEY="${CLOUDFLOW_BOOTSTRAP_API_KEY:-FAKE-API-KEY-123456}"
+export CLOUDFLOW_DATA_DIR="${CLOUDFLOW_DATA_DIR:-$ROOT/tmp/data}"
 GATEWAY_PORT="${PORT:-8080}"
 LOG_DIR="$ROOT/tmp/stack-logs"
 PID_FILE="$ROOT/tmp/stack.pids"
@@ -23,6 +25,9 @@ say() { printf '[stack] %s\n' "$*"; }
 
 [[ -d node_modules ]] || { say "installing dependencies (npm ci)"; npm ci --no-audit --no-fund; }
 say "building services"
+mkdir -p "$CLOUDFLOW_DATA_DIR"
+cp -R "$ROOT/samples/data/." "$CLOUDFLOW_DATA_DIR/"
+rm -f "$CLOUDFLOW_DATA_DIR/README.md"
 node tools/build.mjs
 
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${MONGO_URL:-}" ]]; then
@@ -57,12 +62,30 @@ for name in auth pipeline-registry job-scheduler worker datasource-broker gatewa
 done
 
 API="http://127.0.0.1:$GATEWAY_PORT/api/v1"
-say "creating the published example pipeline:"
-curl -sS -X POST "$API/pipelines" \
-  -H "Authorization: ApiKey $CLOUDFLOW_BOOTSTRAP_API_KEY" -H 'Content-Type: application/json' \
-  -d '{"name":"MyFakePipeline","steps":[{"type":"source","config":{"path":"/fake/data.csv"}},{"type":"transform","config":{"operation":"uppercase"}},{"type":"sink","config":{"target":"db://fake-database"}}]}'
-echo
-say "CloudFlow is running: $API  (Authorization: ApiKey $CLOUDFLOW_BOOTSTRAP_API_KEY); logs in $LOG_DIR"
+AUTH="Authorization: ApiKey $CLOUDFLOW_BOOTSTRAP_API_KEY"
+json_field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];console.log(typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
+
+say "creating the published example pipeline (source /fake/data.csv -> uppercase -> db://fake-database)"
+pipeline=$(curl -sS -X POST "$API/pipelines" -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"name":"MyFakePipeline","steps":[{"type":"source","config":{"path":"/fake/data.csv"}},{"type":"transform","config":{"operation":"uppercase"}},{"type":"sink","config":{"target":"db://fake-database"}}]}')
+pipeline_id=$(printf '%s' "$pipeline" | json_field id)
+say "pipeline $pipeline_id; submitting a job"
+job=$(curl -sS -X POST "$API/jobs" -H "$AUTH" -H 'Content-Type: application/json' -d "{\"pipelineId\":\"$pipeline_id\"}")
+job_id=$(printf '%s' "$job" | json_field jobId)
+status=QUEUED
+for _ in $(seq 1 120); do
+  status=$(curl -sS "$API/jobs/$job_id/status" -H "$AUTH" | json_field status)
+  [[ "$status" == SUCCEEDED || "$status" == FAILED || "$status" == CANCELLED ]] && break
+  sleep 0.5
+done
+say "job $job_id: $status"
+curl -sS "$API/jobs/$job_id/status" -H "$AUTH"; echo
+if [[ "$status" == SUCCEEDED ]]; then
+  say "result rows:"
+  curl -sS "$API/jobs/$job_id/results" -H "$AUTH" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const r of JSON.parse(s).rows)console.log(JSON.stringify(r))})'
+fi
+say "CloudFlow is running: $API  (Authorization: ApiKey $CLOUDFLOW_BOOTSTRAP_API_KEY)"
+say "data root: $CLOUDFLOW_DATA_DIR; logs in $LOG_DIR"
 
 if [[ "${STACK_DETACH:-}" == "true" ]]; then
   say "detached; stop with: xargs kill < $PID_FILE && deploy/local/infra down"

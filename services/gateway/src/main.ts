@@ -3,6 +3,7 @@ import { runService } from '@cloudflow/runtime';
 import { AuthModule } from './auth/auth.module';
 import { GatewayConfigSchema } from './gateway.config';
 import { hardenHttp } from './http/harden-http';
+import { JobsModule } from './jobs/jobs.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
 
 // The gateway is stateless: Kafka only, no MongoDB.
@@ -15,6 +16,7 @@ void runService({
   features: (config) => [
     AuthModule.forRoot({ cacheTtlMs: config.AUTH_CACHE_TTL_MS }),
     PipelinesModule,
+    JobsModule,
   ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
   configure: (app) => hardenHttp(app),

@@ -1,11 +1,17 @@
 import './tracing';
+import { mkdirSync } from 'node:fs';
 import { runService } from '@cloudflow/runtime';
 import { JobSchedulerConfigSchema } from './job-scheduler.config';
+import { JobsModule } from './jobs/jobs.module';
 
-// Health, config, Kafka and MongoDB only so far; its features arrive with later issues.
 void runService({
   name: 'job-scheduler',
   configSchema: JobSchedulerConfigSchema,
   mongo: true,
-  rpcServer: false,
+  rpcServer: true,
+  rpcTimeoutMs: (config) => config.RPC_TIMEOUT_MS,
+  features: (config) => {
+    mkdirSync(config.CLOUDFLOW_DATA_DIR, { recursive: true });
+    return [JobsModule.forRoot(config)];
+  },
 });

@@ -1,7 +1,15 @@
 import type { z } from 'zod';
-import { BaseServiceEnvSchema, MongoEnvSchema, env } from '@cloudflow/config';
+import { BaseServiceEnvSchema, DataRootEnvSchema, MongoEnvSchema, env } from '@cloudflow/config';
 
-export const WorkerConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.shape).extend({
-  PORT: env.port(8084),
-});
+export const WorkerConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.shape)
+  .extend(DataRootEnvSchema.shape)
+  .extend({
+    PORT: env.port(8084),
+    /** How often a running task renews its lease and checks for cancellation. */
+    TASK_HEARTBEAT_MS: env.positiveInt(2_000),
+    /** A task that makes no progress for this long is treated as hung: abandoned and retried. */
+    TASK_STALL_TIMEOUT_MS: env.positiveInt(20_000),
+    /** Rows per batch through the engine (memory per worker scales with it). */
+    TASK_BATCH_ROWS: env.positiveInt(2_000),
+  });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;

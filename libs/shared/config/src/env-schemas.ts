@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 
 /** Building blocks for service config schemas; one variable, one meaning, everywhere. */
@@ -47,6 +48,14 @@ export const env = {
   logLevel: () =>
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
+  /** A directory, made absolute against the working directory. */
+  directory: (fallback: string) =>
+    z
+      .string()
+      .min(1)
+      .default(fallback)
+      .transform((dir) => resolvePath(dir)),
+
   optionalUrl: () => z.string().url({ message: 'must be a URL' }).optional(),
 };
 
@@ -56,8 +65,16 @@ export const BaseServiceEnvSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   HOST: env.host(),
   KAFKA_BROKERS: env.kafkaBrokers(),
+  /** Partitions of the task topic when CloudFlow creates it: the most workers busy at once. */
+  KAFKA_TASK_PARTITIONS: env.positiveInt(12),
   /** Upper bound for graceful shutdown before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
+});
+
+/** Variables of services that read or write files of the data root. */
+export const DataRootEnvSchema = z.object({
+  /** File paths in pipelines and jobs (`/fake/data.csv`) resolve inside it and never escape it. */
+  CLOUDFLOW_DATA_DIR: env.directory('data'),
 });
 
 /** Variables of services that keep state in MongoDB. */

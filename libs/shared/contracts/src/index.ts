@@ -8,5 +8,7 @@ export * from './pipelines/step-configs';
 export * from './pipelines/pipeline-definition';
 export * from './pipelines/pipeline-requests';
 export * from './pipelines/pipeline';
+export * from './jobs/job';
+export * from './jobs/task-messages';
 export * from './messaging/topics';
 export * from './messaging/rpc-contracts';

@@ -5,3 +5,4 @@ export * from './kafka-rpc.server';
 export * from './rpc-call.context';
 export * from './recent-ids';
 export * from './messaging.module';
+export * from './topic-publisher';

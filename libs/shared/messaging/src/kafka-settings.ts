@@ -22,9 +22,16 @@ export interface KafkaSettings {
   service: string;
   /** Partitions of each RPC request topic; bounds how many replicas share a service's load. */
   rpcPartitions?: number;
+  /**
+   * Partitions of the task topic: the most worker replicas that can be busy at
+   * once. Raise it before raising the worker autoscaler's maximum.
+   */
+  taskPartitions?: number;
   /** -1 uses the broker default. */
   replicationFactor?: number;
 }
+
+export const DEFAULT_TASK_PARTITIONS = 12;
 
 export interface KafkaLogSink {
   error(message: string, meta?: object): void;
@@ -51,6 +58,33 @@ export const CONSUMER_SETTINGS: Omit<ConsumerConfig, 'groupId'> = {
   allowAutoTopicCreation: false,
   retry: { retries: 10 },
 };
+
+/**
+ * Workers hold a task message while they run it (one at a time) and call
+ * heartbeat() meanwhile; a worker that stops doing so loses its partitions
+ * after `sessionTimeout`, and its lease expires in the task ledger.
+ */
+export const TASK_CONSUMER_SETTINGS: Omit<ConsumerConfig, 'groupId'> = {
+  ...CONSUMER_SETTINGS,
+  rebalanceTimeout: 60_000,
+  // A worker runs one task at a time; do not prefetch a long queue it cannot serve.
+  maxBytesPerPartition: 64 * 1024,
+  maxBytes: 1024 * 1024,
+};
+
+/** Task assignments and job events: acknowledged by all in-sync replicas. */
+export const EVENT_PRODUCER_SETTINGS: ProducerConfig = {
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+  idempotent: true,
+  maxInFlightRequests: 1,
+  retry: { retries: 5 },
+};
+
+/** Consumer group of the worker pool over the task topic. */
+export const WORKER_GROUP_ID = 'cloudflow.worker.tasks';
+/** Consumer group of the scheduler replicas over job events. */
+export const SCHEDULER_EVENTS_GROUP_ID = 'cloudflow.job-scheduler.events';
 
 export const RPC_PRODUCER_SETTINGS: ProducerConfig = {
   allowAutoTopicCreation: false,
@@ -101,12 +135,25 @@ export function topicLayout(settings: KafkaSettings): ITopicConfig[] {
     { name: 'retention.ms', value: String(60 * 60 * 1000) },
     { name: 'cleanup.policy', value: 'delete' },
   ];
-  return [...Object.values(Topics.rpc), Topics.rpcReplies].map((topic) => ({
-    topic,
-    numPartitions: partitions,
-    replicationFactor,
-    configEntries: shortLived,
-  }));
+  const week = [
+    { name: 'retention.ms', value: String(7 * 24 * 60 * 60 * 1000) },
+    { name: 'cleanup.policy', value: 'delete' },
+  ];
+  return [
+    ...[...Object.values(Topics.rpc), Topics.rpcReplies].map((topic) => ({
+      topic,
+      numPartitions: partitions,
+      replicationFactor,
+      configEntries: shortLived,
+    })),
+    {
+      topic: Topics.tasks,
+      numPartitions: settings.taskPartitions ?? DEFAULT_TASK_PARTITIONS,
+      replicationFactor,
+      configEntries: week,
+    },
+    { topic: Topics.jobEvents, numPartitions: partitions, replicationFactor, configEntries: week },
+  ];
 }
 
 /** Creates missing topics; safe to call from every process at boot. */

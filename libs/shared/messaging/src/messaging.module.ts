@@ -16,9 +16,11 @@ import {
 } from './kafka-settings';
 import { KafkaRpcClient } from './kafka-rpc.client';
 import { RpcClient } from './rpc-client';
+import { KAFKA, KAFKA_SETTINGS, TOPICS_READY } from './messaging.tokens';
 
-export const KAFKA = Symbol('KAFKA');
-export const KAFKA_SETTINGS = Symbol('KAFKA_SETTINGS');
+export { KAFKA, KAFKA_SETTINGS, TOPICS_READY };
+import { TopicPublisher } from './topic-publisher';
+
 
 export interface MessagingOptions {
   settings: KafkaSettings;
@@ -59,8 +61,6 @@ export class KafkaReadiness implements OnApplicationShutdown {
   }
 }
 
-/** Resolves once CloudFlow's topics exist; whatever subscribes injects it first. */
-export const TOPICS_READY = Symbol('TOPICS_READY');
 
 @Module({})
 export class MessagingModule {
@@ -74,8 +74,15 @@ export class MessagingModule {
         inject: [KAFKA],
       },
       KafkaReadiness,
+      TopicPublisher,
     ];
-    const exports: DynamicModule['exports'] = [KAFKA, KAFKA_SETTINGS, TOPICS_READY, KafkaReadiness];
+    const exports: DynamicModule['exports'] = [
+      KAFKA,
+      KAFKA_SETTINGS,
+      TOPICS_READY,
+      KafkaReadiness,
+      TopicPublisher,
+    ];
     if (options.rpcClient) {
       const { timeoutMs } = options.rpcClient;
       providers.push({

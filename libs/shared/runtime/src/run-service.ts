@@ -39,6 +39,7 @@ interface BaseConfig {
   SHUTDOWN_TIMEOUT_MS: number;
   LOG_LEVEL: string;
   KAFKA_BROKERS: string[];
+  KAFKA_TASK_PARTITIONS: number;
   MONGO_URL?: string;
 }
 
@@ -54,6 +55,7 @@ function rootModule<S extends z.ZodObject>(
     service: definition.name,
     logLevel: config.LOG_LEVEL,
     kafkaBrokers: config.KAFKA_BROKERS,
+    taskPartitions: config.KAFKA_TASK_PARTITIONS,
     mongoUrl: definition.mongo ? config.MONGO_URL : undefined,
     rpcClient: definition.rpcTimeoutMs ? { timeoutMs: definition.rpcTimeoutMs(config) } : undefined,
   });

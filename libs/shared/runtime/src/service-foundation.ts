@@ -10,6 +10,7 @@ export interface FoundationOptions {
   service: string;
   logLevel: string;
   kafkaBrokers: string[];
+  taskPartitions?: number;
   /** Services with state in MongoDB. */
   mongoUrl?: string;
   /** Services that call other services. */
@@ -29,7 +30,11 @@ export function serviceFoundation(options: FoundationOptions): {
   const imports: DynamicModule[] = [
     loggingModule(options.service, options.logLevel),
     MessagingModule.forRoot({
-      settings: { brokers: options.kafkaBrokers, service: options.service },
+      settings: {
+        brokers: options.kafkaBrokers,
+        service: options.service,
+        taskPartitions: options.taskPartitions,
+      },
       rpcClient: options.rpcClient,
     }),
   ];

@@ -22,3 +22,16 @@ export function requireResourceId(kind: string, id: string): string {
   if (!RESOURCE_ID.test(id)) throw AppError.notFound(kind, id.slice(0, 100));
   return id;
 }
+
+/** Parses a JSON body, answering 400/4002 with every problem named. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AppError(ErrorCode.ValidationFailed, 'request body must be a JSON object');
+  }
+  const parsed = schema.safeParse(body, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new AppError(
+    ErrorCode.ValidationFailed,
+    parsed.error.issues.map((issue) => describeIssue(issue)).join('; '),
+  );
+}

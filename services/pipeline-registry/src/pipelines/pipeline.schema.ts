@@ -1,5 +1,5 @@
 import { Schema } from 'mongoose';
-import type { PipelineStep } from '@cloudflow/contracts';
+import type { ErrorPolicy, PipelineStep } from '@cloudflow/contracts';
 import type { TenantDocument } from '@cloudflow/persistence';
 
 /**
@@ -15,6 +15,7 @@ export interface PipelineVersionDocument extends TenantDocument {
   name: string;
   description?: string;
   steps: PipelineStep[];
+  errorPolicy?: ErrorPolicy;
   deleted?: boolean;
   /** When the pipeline was created (same on every version). */
   createdAt: Date;
@@ -32,6 +33,7 @@ export interface PipelineDocument extends TenantDocument {
   deleted?: boolean;
   description?: string;
   steps: PipelineStep[];
+  errorPolicy?: ErrorPolicy;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -53,6 +55,7 @@ export const PipelineVersionSchema = new Schema<PipelineVersionDocument>(
     name: { type: String, required: true },
     description: { type: String },
     steps: { type: Schema.Types.Mixed, required: true },
+    errorPolicy: { type: Schema.Types.Mixed },
     deleted: { type: Boolean },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
@@ -70,6 +73,7 @@ export const PipelineSchema = new Schema<PipelineDocument>(
     name: { type: String, required: true },
     description: { type: String },
     steps: { type: Schema.Types.Mixed, required: true },
+    errorPolicy: { type: Schema.Types.Mixed },
     version: { type: Number, required: true },
     deleted: { type: Boolean },
     createdAt: { type: Date, required: true },

@@ -91,6 +91,7 @@ export class PipelinesRepository
       updatedAt: version.updatedAt,
       deleted: version.deleted === true,
       ...(version.description !== undefined && { description: version.description }),
+      ...(version.errorPolicy !== undefined && { errorPolicy: version.errorPolicy }),
     };
     const filter = { _id: version.pipelineId, workspaceId: scope.workspaceId };
     const result = await this.model
@@ -98,7 +99,12 @@ export class PipelinesRepository
         { ...filter, version: { $lt: version.version } },
         {
           $set: projection,
-          ...(version.description === undefined && { $unset: { description: 1 } }),
+          ...((version.description === undefined || version.errorPolicy === undefined) && {
+            $unset: {
+              ...(version.description === undefined && { description: 1 }),
+              ...(version.errorPolicy === undefined && { errorPolicy: 1 }),
+            },
+          }),
         },
       )
       .exec();

@@ -210,7 +210,7 @@ describe('PipelinesService', () => {
 
       expect(error.code).toBe(4030);
       expect(error.status).toBe(403);
-      expect(error.details).toBe("This credential is read-only; the 'write' scope is required");
+      expect(error.details).toBe("This credential lacks the 'write' scope this operation requires");
       expect(allCalls(repo)).toBe(0);
     });
 

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import {
   AppError,
+  DEFAULT_ERROR_POLICY,
   ErrorCode,
-  hasScope,
+  requireScope,
   validateCreatePipeline,
   validateUpdatePipeline,
   type Page,
@@ -21,7 +22,7 @@ export class PipelinesService {
   constructor(private readonly pipelines: PipelinesRepository) {}
 
   async create(principal: Principal, definition: unknown, now = new Date()): Promise<Pipeline> {
-    requireWrite(principal);
+    requireScope(principal, 'write');
     const parsed = validateCreatePipeline(definition);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
     const scope = scopeOf(principal);
@@ -66,7 +67,7 @@ export class PipelinesService {
     patch: unknown,
     now = new Date(),
   ): Promise<Pipeline> {
-    requireWrite(principal);
+    requireScope(principal, 'write');
     const parsed = validateUpdatePipeline(patch);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
     const scope = scopeOf(principal);
@@ -95,7 +96,7 @@ export class PipelinesService {
     pipelineId: string,
     now = new Date(),
   ): Promise<{ deleted: true }> {
-    requireWrite(principal);
+    requireScope(principal, 'write');
     const scope = scopeOf(principal);
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.live(scope, pipelineId);
@@ -122,18 +123,16 @@ function scopeOf(principal: Principal): WorkspaceScope {
   return { workspaceId: principal.workspaceId };
 }
 
-function requireWrite(principal: Principal): void {
-  if (!hasScope(principal, 'write')) {
-    throw new AppError(
-      ErrorCode.Forbidden,
-      "This credential is read-only; the 'write' scope is required",
-    );
-  }
-}
-
 type PipelineView = Pick<
   PipelineVersionDocument,
-  'pipelineId' | 'name' | 'description' | 'steps' | 'version' | 'createdAt' | 'updatedAt'
+  | 'pipelineId'
+  | 'name'
+  | 'description'
+  | 'steps'
+  | 'errorPolicy'
+  | 'version'
+  | 'createdAt'
+  | 'updatedAt'
 >;
 
 export function toPipeline(doc: PipelineView): Pipeline {
@@ -142,6 +141,7 @@ export function toPipeline(doc: PipelineView): Pipeline {
     name: doc.name,
     ...(doc.description !== undefined && { description: doc.description }),
     steps: doc.steps as Pipeline['steps'],
+    errorPolicy: doc.errorPolicy ?? DEFAULT_ERROR_POLICY,
     version: doc.version,
     createdAt: new Date(doc.createdAt).toISOString(),
     updatedAt: new Date(doc.updatedAt).toISOString(),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { AppError } from '../errors/app-error';
+import { ErrorCode } from '../errors/error-codes';
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -22,4 +24,14 @@ export const ApiKeyHashSchema = z.string().regex(/^[0-9a-f]{64}$/);
 /** Mutations need `write`; `admin` implies everything. */
 export function hasScope(principal: Principal, scope: Scope): boolean {
   return principal.scopes.includes('admin') || principal.scopes.includes(scope);
+}
+
+/** Refuses a credential that lacks `scope`, saying which scope is missing. */
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!hasScope(principal, scope)) {
+    throw new AppError(
+      ErrorCode.Forbidden,
+      `This credential lacks the '${scope}' scope this operation requires`,
+    );
+  }
 }

@@ -1,10 +1,21 @@
 import { z } from 'zod';
 import { ApiKeyHashSchema, PrincipalSchema } from '../auth/principal';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
+import {
+  IdempotencyKeySchema,
+  JobPageSchema,
+  JobResultsSchema,
+  JobSchema,
+  ListJobsQuerySchema,
+  RejectedRowPageSchema,
+  SubmitJobRequestSchema,
+} from '../jobs/job';
 import { Topics, type RpcTopic } from './topics';
 
 const WithPrincipal = z.object({ principal: PrincipalSchema });
 const PipelineId = z.string().min(1).max(100);
+const JobId = z.string().min(1).max(100);
+const PageArgs = { limit: z.number().int().min(1).max(100), cursor: z.string().optional() };
 
 /**
  * Every request/reply command: the topic of the service that owns it, the
@@ -45,6 +56,44 @@ export const RpcContracts = {
     topic: Topics.rpc.pipelineRegistry,
     request: WithPrincipal.extend({ pipelineId: PipelineId }),
     response: z.object({ deleted: z.literal(true) }),
+  },
+  'jobs.submit': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({
+      job: SubmitJobRequestSchema,
+      idempotencyKey: IdempotencyKeySchema.optional(),
+    }),
+    response: JobSchema,
+  },
+  'jobs.list': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ query: ListJobsQuerySchema }),
+    response: JobPageSchema,
+  },
+  'jobs.get': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ jobId: JobId }),
+    response: JobSchema,
+  },
+  'jobs.results': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ jobId: JobId, ...PageArgs }),
+    response: JobResultsSchema,
+  },
+  'jobs.rejected': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ jobId: JobId, ...PageArgs }),
+    response: RejectedRowPageSchema,
+  },
+  'jobs.cancel': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ jobId: JobId }),
+    response: JobSchema,
+  },
+  'jobs.rerun': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ jobId: JobId }),
+    response: JobSchema,
   },
 } as const satisfies Record<string, { topic: RpcTopic; request: z.ZodType; response: z.ZodType }>;
 

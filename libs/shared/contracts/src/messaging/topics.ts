@@ -12,6 +12,10 @@ export const Topics = {
   },
   /** Replies to every RPC; each caller instance filters its own by header. */
   rpcReplies: 'cloudflow.rpc.replies',
+  /** Task assignments; the worker pool is one consumer group over its partitions. */
+  tasks: 'cloudflow.tasks',
+  /** What happened to tasks and jobs, keyed by job id; the scheduler consumes it. */
+  jobEvents: 'cloudflow.jobs.events',
 } as const;
 
 export type RpcTopic = (typeof Topics.rpc)[keyof typeof Topics.rpc];

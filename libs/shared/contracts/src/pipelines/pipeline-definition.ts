@@ -24,10 +24,24 @@ export const MAX_STEPS = 100;
 export const PipelineNameSchema = z.string().trim().min(1).max(200);
 export const PipelineDescriptionSchema = z.string().max(2000);
 
+/**
+ * What a job does with a row it cannot accept (a malformed record, a failed
+ * cast or validate rule): `fail` stops the job at the first one; `skip`
+ * records it in the job's rejected rows and goes on, failing the job only
+ * when more than `maxRejected` rows (if set) were rejected.
+ */
+export const ErrorPolicySchema = z.strictObject({
+  mode: z.enum(['fail', 'skip']),
+  maxRejected: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type ErrorPolicy = z.infer<typeof ErrorPolicySchema>;
+export const DEFAULT_ERROR_POLICY: ErrorPolicy = { mode: 'fail' };
+
 export interface PipelineDefinition {
   name: string;
   description?: string;
   steps: PipelineStep[];
+  errorPolicy?: ErrorPolicy;
 }
 
 export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems: string[] };

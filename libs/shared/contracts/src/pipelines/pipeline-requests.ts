@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import {
+  ErrorPolicySchema,
   PipelineDescriptionSchema,
   PipelineNameSchema,
   describeIssue,
   isPlainObject,
   validateSteps,
+  type ErrorPolicy,
   type PipelineDefinition,
   type PipelineStep,
   type ValidationResult,
 } from './pipeline-definition';
 
-const CREATE_FIELDS = ['name', 'description', 'steps'] as const;
+const CREATE_FIELDS = ['name', 'description', 'steps', 'errorPolicy'] as const;
 
 /** Body of `POST /api/v1/pipelines`. */
 export function validateCreatePipeline(body: unknown): ValidationResult<PipelineDefinition> {
@@ -19,10 +21,16 @@ export function validateCreatePipeline(body: unknown): ValidationResult<Pipeline
   const { name, description } = nameAndDescription(body, problems, true);
   const steps = validateSteps(body['steps']);
   if (!steps.ok) problems.push(...steps.problems);
+  const errorPolicy = field('errorPolicy', ErrorPolicySchema, body['errorPolicy'], problems, false);
   if (problems.length > 0 || !steps.ok || name === undefined) return { ok: false, problems };
   return {
     ok: true,
-    value: { name, ...(description !== undefined && { description }), steps: steps.value },
+    value: {
+      name,
+      ...(description !== undefined && { description }),
+      steps: steps.value,
+      ...(errorPolicy !== undefined && { errorPolicy }),
+    },
   };
 }
 
@@ -30,6 +38,7 @@ export interface PipelinePatch {
   name?: string;
   description?: string;
   steps?: PipelineStep[];
+  errorPolicy?: ErrorPolicy;
 }
 
 /**
@@ -49,6 +58,8 @@ export function validateUpdatePipeline(body: unknown): ValidationResult<Pipeline
   const { name, description } = nameAndDescription(body, problems, false);
   if (name !== undefined) patch.name = name;
   if (description !== undefined) patch.description = description;
+  const errorPolicy = field('errorPolicy', ErrorPolicySchema, body['errorPolicy'], problems, false);
+  if (errorPolicy !== undefined) patch.errorPolicy = errorPolicy;
   if ('steps' in body) {
     const steps = validateSteps(body['steps']);
     if (steps.ok) patch.steps = steps.value;

@@ -11,6 +11,10 @@ export const PipelineSchema = z.object({
       config: z.record(z.string(), z.unknown()),
     }),
   ),
+  errorPolicy: z.object({
+    mode: z.enum(['fail', 'skip']),
+    maxRejected: z.number().int().min(0).optional(),
+  }),
   version: z.number().int().positive(),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -1,0 +1,69 @@
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+
+/** A path that would leave the data root, or does not name a usable file. */
+export class DataPathError extends Error {
+  override readonly name = 'DataPathError';
+}
+
+/**
+ * Resolves a user path such as `/fake/data.csv` inside the data root
+ * (`CLOUDFLOW_DATA_DIR`). `..`, encoded variants and symlinks that lead out
+ * of the root are refused: the resolved real path must stay inside it.
+ */
+export async function resolveDataPath(root: string, userPath: string): Promise<string> {
+  if (userPath.includes('\0')) throw new DataPathError('path must not contain NUL bytes');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(userPath)) {
+    throw new DataPathError(`'${userPath}' is not a path inside the data root`);
+  }
+  let decoded = userPath;
+  try {
+    decoded = decodeURIComponent(userPath);
+  } catch {
+    // Not percent-encoded; use as written.
+  }
+  if (decoded.split(/[\\/]/).includes('..')) {
+    throw new DataPathError("path must not contain '..' segments");
+  }
+  const realRoot = await realpath(root);
+  const candidate = resolve(realRoot, `.${sep}${userPath.replace(/^[\\/]+/, '')}`);
+  assertInside(realRoot, candidate, userPath);
+  // Follow symlinks on the deepest part that exists; a link out of the root is refused.
+  const real = await realpathOfExisting(candidate);
+  assertInside(realRoot, real, userPath);
+  return candidate;
+}
+
+/** Resolves an input path that must be an existing regular file; returns it with its size. */
+export async function resolveInputFile(
+  root: string,
+  userPath: string,
+): Promise<{ path: string; size: number }> {
+  const path = await resolveDataPath(root, userPath);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new DataPathError(`input '${userPath}' does not exist under the data root`);
+  if (!info.isFile()) throw new DataPathError(`input '${userPath}' is not a file`);
+  return { path, size: info.size };
+}
+
+function assertInside(root: string, path: string, userPath: string): void {
+  const rel = relative(root, path);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+    throw new DataPathError(`'${userPath}' leads outside the data root`);
+  }
+}
+
+async function realpathOfExisting(path: string): Promise<string> {
+  let current = path;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return resolve(await realpath(current), ...rest);
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) return path;
+      rest.unshift(current.slice(parent.length + 1));
+      current = parent;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import type { ErrorPolicy, TaskCounts } from '@cloudflow/contracts';
+import { readRange } from './formats/read-range';
+import {
+  RowRejected,
+  type ByteRange,
+  type InputFormat,
+  type Rejection,
+  type Row,
+  type RowTransform,
+} from './model';
+import { FilePartSink, type RejectSink, type RowSink } from './sinks';
+
+/**
+ * A task that cannot succeed by being retried (bad data beyond the policy,
+ * bad configuration). The scheduler fails the job at once.
+ */
+export class PermanentTaskError extends Error {
+  override readonly name = 'PermanentTaskError';
+}
+
+export interface RangeTask {
+  /** Resolved path of the input file. */
+  path: string;
+  range: ByteRange;
+  input: InputFormat;
+  columns: string[] | null;
+  transform: RowTransform;
+  sink: RowSink;
+  rejects: RejectSink;
+  policy: ErrorPolicy;
+  /** Rows already rejected by the job's other committed tasks, for `maxRejected`. */
+  rejectedElsewhere?: number;
+  signal?: AbortSignal;
+  batchRows?: number;
+  onProgress?: (counts: Readonly<TaskCounts>) => void;
+}
+
+/**
+ * Streams one byte range through the transforms into the sink: one batch of
+ * rows in memory at a time, whatever the input size. Commits the sink only
+ * when the whole range went through; on any failure the sink is aborted.
+ */
+export async function runRangeTask(task: RangeTask): Promise<TaskCounts> {
+  const counts: TaskCounts = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 };
+  const { transform, sink, policy } = task;
+  try {
+    for await (const batch of readRange(task.path, task.range, task.input, task.columns, {
+      batchRows: task.batchRows,
+      signal: task.signal,
+    })) {
+      const rejected: Rejection[] = batch.malformed.slice();
+      const out: Row[] = [];
+      const outLines: number[] = [];
+      const { rows, lines } = batch;
+      for (let i = 0; i < rows.length; i++) {
+        const result = transform(rows[i]!);
+        if (result === null) continue;
+        if (result instanceof RowRejected) {
+          rejected.push({ line: lines[i]!, reason: result.reason, row: rows[i] });
+        } else {
+          out.push(result);
+          outLines.push(lines[i]!);
+        }
+      }
+      if (sink instanceof FilePartSink && out.length > 0) {
+        moveMisfitsToRejected(sink, out, outLines, rejected);
+      }
+      counts.rowsRead += rows.length + batch.malformed.length;
+      counts.bytesRead += batch.bytes;
+      if (rejected.length > 0) {
+        counts.rowsRejected += rejected.length;
+        enforcePolicy(policy, rejected, counts.rowsRejected + (task.rejectedElsewhere ?? 0));
+        await task.rejects.write(rejected);
+      }
+      if (out.length > 0) {
+        await sink.write(out, outLines);
+        counts.rowsWritten += out.length;
+      }
+      task.onProgress?.(counts);
+    }
+    task.signal?.throwIfAborted();
+    await sink.commit();
+    return counts;
+  } catch (error) {
+    await sink.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+function enforcePolicy(policy: ErrorPolicy, rejected: Rejection[], totalRejected: number): void {
+  const first = [...rejected].sort((a, b) => a.line - b.line)[0]!;
+  if (policy.mode === 'fail') {
+    throw new PermanentTaskError(
+      `line ${first.line}: ${first.reason} (the pipeline's errorPolicy is 'fail'; set it to 'skip' to route such rows to the rejected output)`,
+    );
+  }
+  if (policy.maxRejected !== undefined && totalRejected > policy.maxRejected) {
+    throw new PermanentTaskError(
+      `more than ${policy.maxRejected} rows rejected (errorPolicy.maxRejected); latest at line ${first.line}: ${first.reason}`,
+    );
+  }
+}
+
+function moveMisfitsToRejected(
+  sink: FilePartSink,
+  out: Row[],
+  outLines: number[],
+  rejected: Rejection[],
+): void {
+  const misfits = sink.misfits(out);
+  if (misfits.size === 0) return;
+  let kept = 0;
+  for (let i = 0; i < out.length; i++) {
+    const reason = misfits.get(i);
+    if (reason !== undefined) {
+      rejected.push({ line: outLines[i]!, reason, row: out[i] });
+    } else {
+      out[kept] = out[i]!;
+      outLines[kept] = outLines[i]!;
+      kept++;
+    }
+  }
+  out.length = kept;
+  outLines.length = kept;
+}

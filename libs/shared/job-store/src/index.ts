@@ -1,0 +1,6 @@
+export * from './job.schema';
+export * from './task.schema';
+export * from './jobs.repository';
+export * from './task-ledger.repository';
+export * from './row-store';
+export * from './job-store.module';

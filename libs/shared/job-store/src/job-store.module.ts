@@ -1,0 +1,44 @@
+import { Module } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import {
+  IdempotencySchema,
+  JOBS_COLLECTION,
+  JOB_IDEMPOTENCY_COLLECTION,
+  JOB_OUTCOMES_COLLECTION,
+  JobOutcomeSchema,
+  JobSchema,
+} from './job.schema';
+import { JobsRepository } from './jobs.repository';
+import { RowStore } from './row-store';
+import {
+  AttemptSchema,
+  ClaimSchema,
+  CommitSchema,
+  FailureSchema,
+  TASKS_COLLECTION,
+  TASK_ATTEMPTS_COLLECTION,
+  TASK_CLAIMS_COLLECTION,
+  TASK_COMMITS_COLLECTION,
+  TASK_FAILURES_COLLECTION,
+  TaskSchema,
+} from './task.schema';
+import { TaskLedger } from './task-ledger.repository';
+
+/** Jobs, the task ledger and stored rows: shared by the scheduler and the workers. */
+@Module({
+  imports: [
+    MongooseModule.forFeature([
+      { name: JOBS_COLLECTION, schema: JobSchema },
+      { name: JOB_OUTCOMES_COLLECTION, schema: JobOutcomeSchema },
+      { name: JOB_IDEMPOTENCY_COLLECTION, schema: IdempotencySchema },
+      { name: TASKS_COLLECTION, schema: TaskSchema },
+      { name: TASK_ATTEMPTS_COLLECTION, schema: AttemptSchema },
+      { name: TASK_CLAIMS_COLLECTION, schema: ClaimSchema },
+      { name: TASK_FAILURES_COLLECTION, schema: FailureSchema },
+      { name: TASK_COMMITS_COLLECTION, schema: CommitSchema },
+    ]),
+  ],
+  providers: [JobsRepository, TaskLedger, RowStore],
+  exports: [JobsRepository, TaskLedger, RowStore],
+})
+export class JobStoreModule {}

@@ -1,0 +1,70 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { Kafka, Producer } from 'kafkajs';
+import { injectTraceContext } from '@cloudflow/observability';
+import { EVENT_PRODUCER_SETTINGS } from './kafka-settings';
+import { KAFKA, TOPICS_READY } from './messaging.tokens';
+
+export interface OutgoingMessage {
+  key: string;
+  value: object;
+  /** Pins the partition (the task topic spreads a job's tasks round-robin). */
+  partition?: number;
+}
+
+/**
+ * Publishes facts and commands (task assignments, job events) with the
+ * current trace context in the headers, through one idempotent producer.
+ */
+@Injectable()
+export class TopicPublisher implements OnApplicationShutdown {
+  private producer?: Promise<Producer>;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPICS_READY) private readonly topicsReady: Promise<void>,
+  ) {}
+
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = await this.connected();
+    const headers: Record<string, string> = {};
+    injectTraceContext(headers);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({
+        key: m.key,
+        value: JSON.stringify(m.value),
+        headers,
+        ...(m.partition !== undefined && { partition: m.partition }),
+      })),
+    });
+  }
+
+  /** Partition count of a topic, for round-robin placement. */
+  async partitionsOf(topic: string): Promise<number> {
+    await this.topicsReady;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      return meta.topics[0]?.partitions.length ?? 1;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.producer) await (await this.producer).disconnect();
+  }
+
+  private connected(): Promise<Producer> {
+    this.producer ??= (async () => {
+      await this.topicsReady;
+      const producer = this.kafka.producer(EVENT_PRODUCER_SETTINGS);
+      await producer.connect();
+      return producer;
+    })();
+    return this.producer;
+  }
+}

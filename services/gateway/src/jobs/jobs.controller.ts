@@ -1,0 +1,166 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AppError,
+  ErrorCode,
+  IdempotencyKeySchema,
+  ListJobsQuerySchema,
+  PageQuerySchema,
+  SubmitJobRequestSchema,
+  type Job,
+  type JobResults,
+  type Page,
+  type Principal,
+} from '@cloudflow/contracts';
+import { RpcClient } from '@cloudflow/messaging';
+import { requestIdOf } from '@cloudflow/runtime';
+import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
+
+/** `/api/v1/jobs`: submit, watch, fetch results, cancel and re-run jobs. */
+@Controller('api/v1/jobs')
+@UseGuards(ApiAuthGuard)
+export class JobsController {
+  constructor(private readonly rpc: RpcClient) {}
+
+  @Post()
+  @HttpCode(202)
+  async submit(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Job> {
+    const job = parseBody(SubmitJobRequestSchema, body);
+    const idempotencyKey = idempotencyKeyOf(idempotencyKeyHeader);
+    const created = await this.rpc.call(
+      'jobs.submit',
+      { principal, job, ...(idempotencyKey !== undefined && { idempotencyKey }) },
+      { requestId: requestIdOf(req.raw) },
+    );
+    void reply.header('Location', `/api/v1/jobs/${created.jobId}`);
+    return created;
+  }
+
+  @Get()
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: unknown,
+    @Req() req: FastifyRequest,
+  ): Promise<Page<Job>> {
+    return this.rpc.call(
+      'jobs.list',
+      { principal, query: parseQuery(ListJobsQuerySchema, query) },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Get(':jobId')
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<Job> {
+    return this.rpc.call(
+      'jobs.get',
+      { principal, jobId: requireResourceId('Job', jobId) },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Get(':jobId/status')
+  status(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<Job> {
+    return this.get(principal, jobId, req);
+  }
+
+  @Get(':jobId/results')
+  results(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Query() query: unknown,
+    @Req() req: FastifyRequest,
+  ): Promise<JobResults> {
+    const { limit, cursor } = parseQuery(PageQuerySchema, query);
+    return this.rpc.call(
+      'jobs.results',
+      { principal, jobId: requireResourceId('Job', jobId), limit, cursor },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Get(':jobId/rejected')
+  rejected(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Query() query: unknown,
+    @Req() req: FastifyRequest,
+  ) {
+    const { limit, cursor } = parseQuery(PageQuerySchema, query);
+    return this.rpc.call(
+      'jobs.rejected',
+      { principal, jobId: requireResourceId('Job', jobId), limit, cursor },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Post(':jobId/cancel')
+  @HttpCode(202)
+  cancel(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<Job> {
+    return this.rpc.call(
+      'jobs.cancel',
+      { principal, jobId: requireResourceId('Job', jobId) },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Post(':jobId/rerun')
+  @HttpCode(202)
+  async rerun(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Job> {
+    const created = await this.rpc.call(
+      'jobs.rerun',
+      { principal, jobId: requireResourceId('Job', jobId) },
+      { requestId: requestIdOf(req.raw) },
+    );
+    void reply.header('Location', `/api/v1/jobs/${created.jobId}`);
+    return created;
+  }
+}
+
+function idempotencyKeyOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const parsed = IdempotencyKeySchema.safeParse(header);
+  if (!parsed.success) {
+    throw new AppError(
+      ErrorCode.ValidationFailed,
+      "header 'Idempotency-Key' must be 1-200 visible ASCII characters",
+    );
+  }
+  return parsed.data;
+}

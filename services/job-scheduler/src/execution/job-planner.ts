@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { planRanges, resolveInputFile } from '@cloudflow/engine';
+import {
+  JobsRepository,
+  TaskLedger,
+  taskId,
+  type JobDocument,
+  type TaskDocument,
+} from '@cloudflow/job-store';
+import type { JobSchedulerConfig } from '../job-scheduler.config';
+import { SCHEDULER_CONFIG } from './scheduler-settings';
+import { TaskDispatcher } from './task-dispatcher';
+import { JobReconciler } from './job-reconciler';
+
+/** Planning renews its heartbeat this often; the sweep takes over a planner silent for 6x as long. */
+export const PLAN_RENEW_MS = 5_000;
+
+/**
+ * Splits a job's input into record-aligned byte ranges and dispatches each
+ * as soon as it is known, so workers start before planning ends. Planning is
+ * deterministic (same ranges, same task ids), so a re-plan after a crash
+ * dispatches nothing twice that matters: workers ignore duplicate attempts.
+ */
+@Injectable()
+export class JobPlanner implements OnApplicationShutdown {
+  private readonly logger = new Logger(JobPlanner.name);
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly ledger: TaskLedger,
+    private readonly dispatcher: TaskDispatcher,
+    private readonly reconciler: JobReconciler,
+    @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
+  ) {}
+
+  isPlanning(jobId: string): boolean {
+    return this.running.has(jobId);
+  }
+
+  /** Starts planning in the background; errors fail the job rather than escape. */
+  start(job: JobDocument): void {
+    if (this.running.has(job._id)) return;
+    const abort = new AbortController();
+    this.running.set(job._id, abort);
+    void this.plan(job, abort.signal)
+      .catch((error: unknown) => this.planningFailed(job, error))
+      .finally(() => this.running.delete(job._id));
+  }
+
+  onApplicationShutdown(): void {
+    for (const abort of this.running.values()) abort.abort();
+  }
+
+  private async plan(job: JobDocument, signal: AbortSignal): Promise<void> {
+    const scope = { workspaceId: job.workspaceId };
+    const { path } = await resolveInputFile(this.config.CLOUDFLOW_DATA_DIR, job.input.path);
+    await this.jobs.update(scope, job._id, { planRenewedAt: new Date() });
+    let seq = 0;
+    let batch: TaskDocument[] = [];
+    let renewedAt = Date.now();
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await this.ledger.planTasks(batch);
+      await this.dispatcher.dispatch(batch.map((task) => ({ task, attempt: 1 })));
+      batch = [];
+    };
+    for await (const range of planRanges(path, job.input, {
+      targetBytes: this.config.TASK_TARGET_BYTES,
+      dataStart: job.input.dataStart,
+      firstDataLine: job.input.firstDataLine,
+      signal,
+    })) {
+      batch.push({
+        _id: taskId(job._id, seq),
+        workspaceId: job.workspaceId,
+        jobId: job._id,
+        seq,
+        kind: 'range',
+        range,
+        createdAt: new Date(),
+      });
+      seq++;
+      // The first task goes out at once (latency); later ones in small batches (throughput).
+      if (seq === 1 || batch.length >= 32) await flush();
+      if (Date.now() - renewedAt > PLAN_RENEW_MS) {
+        renewedAt = Date.now();
+        const current = await this.jobs.findById(scope, job._id);
+        if (!current || current.cancelRequested) return;
+        await this.jobs.update(scope, job._id, { planRenewedAt: new Date() });
+      }
+    }
+    await flush();
+    await this.jobs.update(scope, job._id, { tasksTotal: seq, planRenewedAt: null });
+    this.logger.log({ jobId: job._id, tasks: seq }, 'job planned');
+    await this.reconciler.reconcile(scope, job._id);
+  }
+
+  private async planningFailed(job: JobDocument, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    if (isInfrastructureError(error)) {
+      // The sweep re-plans once the planning heartbeat is stale.
+      this.logger.warn({ jobId: job._id, err: error }, 'planning interrupted; will be retried');
+      return;
+    }
+    this.logger.error({ jobId: job._id, err: error }, 'planning failed');
+    const scope = { workspaceId: job.workspaceId };
+    await this.jobs
+      .recordOutcome(scope, {
+        _id: job._id,
+        status: 'FAILED',
+        error: { message: `the input could not be planned: ${message}` },
+        finishedAt: new Date(),
+      })
+      .then(() => this.reconciler.reconcile(scope, job._id))
+      .catch((e: unknown) => this.logger.error({ jobId: job._id, err: e }, 'recording failed'));
+  }
+}
+
+/** Kafka or MongoDB trouble is transient; anything else is about the input. */
+function isInfrastructureError(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : '';
+  return /Kafka|Mongo|Mongoose/i.test(name);
+}

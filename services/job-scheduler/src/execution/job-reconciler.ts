@@ -1,0 +1,119 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isTerminalStatus } from '@cloudflow/contracts';
+import {
+  JobsRepository,
+  TaskLedger,
+  taskId,
+  type JobDocument,
+  type TaskDocument,
+} from '@cloudflow/job-store';
+import type { WorkspaceScope } from '@cloudflow/persistence';
+import type { JobSchedulerConfig } from '../job-scheduler.config';
+import {
+  attemptsOf,
+  decide,
+  firstClaimAt,
+  progressOf,
+  type ExecutionPolicy,
+} from './job-analysis';
+import { SCHEDULER_CONFIG, executionPolicy } from './scheduler-settings';
+import { TaskDispatcher } from './task-dispatcher';
+
+/**
+ * Moves a job forward from what the ledger says: dispatches retries and the
+ * final assembly, expires dead workers' leases, and records the one terminal
+ * outcome. Idempotent: events, the sweep and any replica may call it at once.
+ */
+@Injectable()
+export class JobReconciler {
+  private readonly logger = new Logger(JobReconciler.name);
+  private readonly policy: ExecutionPolicy;
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly ledger: TaskLedger,
+    private readonly dispatcher: TaskDispatcher,
+    @Inject(SCHEDULER_CONFIG) config: JobSchedulerConfig,
+  ) {
+    this.policy = executionPolicy(config);
+  }
+
+  async reconcile(scope: WorkspaceScope, jobId: string, now = new Date()): Promise<void> {
+    const job = await this.jobs.findById(scope, jobId);
+    if (!job || isTerminalStatus(job.status)) return;
+    const outcome = await this.jobs.findOutcome(scope, jobId);
+    if (outcome) {
+      // A replica recorded the outcome but stopped before updating the job.
+      const snapshot = await this.ledger.snapshot(jobId);
+      await this.jobs.update(scope, jobId, {
+        status: outcome.status,
+        error: outcome.error,
+        finishedAt: outcome.finishedAt,
+        final: { progress: progressOf(job, snapshot), attempts: attemptsOf(snapshot) },
+      });
+      return;
+    }
+    const snapshot = await this.ledger.snapshot(jobId);
+    const decision = decide(job, snapshot, now, this.policy);
+    if (decision.kind === 'finish') {
+      const startedAt = job.startedAt ?? firstClaimAt(snapshot.claims);
+      const final = { progress: progressOf(job, snapshot), attempts: attemptsOf(snapshot) };
+      await this.finish(scope, job, decision.status, decision.error, startedAt, final, now);
+      return;
+    }
+    if (decision.startedAt && job.status === 'QUEUED') {
+      await this.jobs.update(scope, jobId, { status: 'RUNNING', startedAt: decision.startedAt });
+    }
+    if (decision.dispatch.length > 0) {
+      const retried = await this.dispatcher.dispatch(decision.dispatch, now);
+      if (retried > 0) {
+        this.logger.warn(
+          { jobId, tasks: decision.dispatch.map((d) => `${d.task._id}#${d.attempt}`) },
+          'tasks re-dispatched',
+        );
+      }
+    }
+    if (decision.resend.length > 0) await this.dispatcher.resend(decision.resend, now);
+    if (decision.finalize) await this.dispatchFinalize(job, now);
+  }
+
+  private async dispatchFinalize(job: JobDocument, now: Date): Promise<void> {
+    const seq = job.tasksTotal ?? 0;
+    const task: TaskDocument = {
+      _id: taskId(job._id, seq),
+      workspaceId: job.workspaceId,
+      jobId: job._id,
+      seq,
+      kind: 'finalize',
+      createdAt: now,
+    };
+    await this.ledger.planTasks([task]);
+    await this.dispatcher.dispatch([{ task, attempt: 1 }], now);
+  }
+
+  private async finish(
+    scope: WorkspaceScope,
+    job: JobDocument,
+    status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED',
+    error: JobDocument['error'],
+    startedAt: Date | null,
+    final: JobDocument['final'],
+    now: Date,
+  ): Promise<void> {
+    await this.jobs.recordOutcome(scope, { _id: job._id, status, error, finishedAt: now });
+    // Whoever won, the job shows the recorded outcome.
+    const outcome = await this.jobs.findOutcome(scope, job._id);
+    if (!outcome) return;
+    await this.jobs.update(scope, job._id, {
+      status: outcome.status,
+      error: outcome.error,
+      finishedAt: outcome.finishedAt,
+      startedAt,
+      final,
+    });
+    this.logger.log(
+      { jobId: job._id, status: outcome.status, error: outcome.error?.message },
+      'job finished',
+    );
+  }
+}

@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  AppError,
+  ErrorCode,
+  Topics,
+  isTerminalStatus,
+  requireScope,
+  type Job,
+  type JobEvent,
+  type JobResults,
+  type ListJobsQuery,
+  type Page,
+  type Principal,
+  type SubmitJobRequest,
+} from '@cloudflow/contracts';
+import {
+  JobsRepository,
+  RowStore,
+  TaskLedger,
+  type JobDocument,
+  type RowDestination,
+} from '@cloudflow/job-store';
+import { RpcClient, TopicPublisher } from '@cloudflow/messaging';
+import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
+import type { JobSchedulerConfig } from '../job-scheduler.config';
+import { JobPlanner } from '../execution/job-planner';
+import { JobReconciler } from '../execution/job-reconciler';
+import { SCHEDULER_CONFIG } from '../execution/scheduler-settings';
+import { resolveJobSpec, type ResolvedJobSpec } from './job-submission';
+import { toJob } from './job-view';
+
+type Row = Record<string, unknown>;
+
+/** Jobs as the API sees them: submit, read, list, results, cancel, re-run. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly ledger: TaskLedger,
+    private readonly rows: RowStore,
+    private readonly rpc: RpcClient,
+    private readonly publisher: TopicPublisher,
+    private readonly planner: JobPlanner,
+    private readonly reconciler: JobReconciler,
+    @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
+  ) {}
+
+  async submit(
+    principal: Principal,
+    request: SubmitJobRequest,
+    idempotencyKey?: string,
+    now = new Date(),
+  ): Promise<Job> {
+    requireScope(principal, 'write');
+    const scope = scopeOf(principal);
+    const pipeline = await this.rpc.call('pipelines.get', {
+      principal,
+      pipelineId: request.pipelineId,
+    });
+    const spec = await resolveJobSpec(this.config.CLOUDFLOW_DATA_DIR, pipeline, request.input);
+
+    let jobId = newId('job');
+    if (idempotencyKey !== undefined) {
+      const fingerprint = fingerprintOf(request);
+      const previous = await this.jobs.claimIdempotencyKey(scope, idempotencyKey, {
+        jobId,
+        fingerprint,
+        createdAt: now,
+      });
+      if (previous) {
+        if (previous.fingerprint !== fingerprint) {
+          throw new AppError(
+            ErrorCode.Conflict,
+            'This Idempotency-Key was already used with a different request body; use a new key',
+          );
+        }
+        const existing = await this.jobs.findById(scope, previous.jobId);
+        if (existing) return toJob(existing, await this.ledger.snapshot(existing._id));
+        // The first request stopped between claiming the key and creating the job.
+        jobId = previous.jobId;
+      }
+    }
+    const job = await this.create(scope, jobId, pipeline.id, pipeline.version, spec, {
+      timeoutSeconds: request.timeoutSeconds ?? this.config.JOB_DEFAULT_TIMEOUT_SECONDS,
+      now,
+    });
+    return toJob(job);
+  }
+
+  async get(principal: Principal, jobId: string): Promise<Job> {
+    const job = await this.find(scopeOf(principal), jobId);
+    return toJob(job, job.final ? undefined : await this.ledger.snapshot(job._id));
+  }
+
+  async list(principal: Principal, query: ListJobsQuery): Promise<Page<Job>> {
+    const scope = scopeOf(principal);
+    requireCursor(query.cursor);
+    const page = await this.jobs.listNewestFirst(
+      scope,
+      { pipelineId: query.pipelineId, status: query.status },
+      { limit: query.limit, cursor: query.cursor },
+    );
+    const items = await Promise.all(
+      page.items.map(async (job) =>
+        toJob(job, job.final ? undefined : await this.ledger.snapshot(job._id)),
+      ),
+    );
+    return { items, nextCursor: page.nextCursor };
+  }
+
+  async results(
+    principal: Principal,
+    jobId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<JobResults> {
+    const scope = scopeOf(principal);
+    const job = await this.find(scope, jobId);
+    if (job.status !== 'SUCCEEDED') {
+      throw new AppError(
+        ErrorCode.Conflict,
+        `Job '${jobId}' is ${job.status}; results are available once it has SUCCEEDED` +
+          (job.error ? ` (error: ${job.error.message})` : ''),
+      );
+    }
+    const progress = toJob(job).progress;
+    const counts = {
+      rowsRead: progress.rowsRead,
+      rowsWritten: progress.rowsWritten,
+      rowsRejected: progress.rowsRejected,
+    };
+    if (job.output.kind === 'file') {
+      return { jobId, status: job.status, output: job.output, counts, rows: [], nextCursor: null };
+    }
+    const destination: RowDestination =
+      job.output.kind === 'collection'
+        ? { kind: 'collection', target: job.output.target }
+        : { kind: 'result-store' };
+    const page = await this.pageOf(scope, jobId, destination, limit, cursor);
+    const rows = page.items.map((doc) =>
+      destination.kind === 'result-store' ? (doc['row'] as Row) : withoutMeta(doc),
+    );
+    return { jobId, status: job.status, output: job.output, counts, rows, nextCursor: page.nextCursor };
+  }
+
+  async rejected(
+    principal: Principal,
+    jobId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<{ line: number; reason: string; row?: Row }>> {
+    const scope = scopeOf(principal);
+    await this.find(scope, jobId);
+    const page = await this.pageOf(scope, jobId, { kind: 'rejected' }, limit, cursor);
+    return {
+      items: page.items.map((doc) => ({
+        line: doc['line'] as number,
+        reason: doc['reason'] as string,
+        ...(doc['row'] !== undefined && { row: doc['row'] as Row }),
+      })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async cancel(principal: Principal, jobId: string): Promise<Job> {
+    requireScope(principal, 'write');
+    const scope = scopeOf(principal);
+    const job = await this.find(scope, jobId);
+    if (isTerminalStatus(job.status)) {
+      throw new AppError(ErrorCode.Conflict, `Job '${jobId}' already finished as ${job.status}`);
+    }
+    await this.jobs.update(scope, jobId, { cancelRequested: true, status: 'CANCELLING' });
+    const event: JobEvent = { type: 'job.cancel-requested', workspaceId: scope.workspaceId, jobId };
+    await this.publisher.publish(Topics.jobEvents, [{ key: jobId, value: event }]);
+    await this.reconciler.reconcile(scope, jobId);
+    return this.get(principal, jobId);
+  }
+
+  /** Runs a finished job again: same pinned pipeline version, same input, a new job. */
+  async rerun(principal: Principal, jobId: string, now = new Date()): Promise<Job> {
+    requireScope(principal, 'write');
+    const scope = scopeOf(principal);
+    const previous = await this.find(scope, jobId);
+    if (!isTerminalStatus(previous.status)) {
+      throw new AppError(
+        ErrorCode.Conflict,
+        `Job '${jobId}' is ${previous.status}; only a finished job can be re-run`,
+      );
+    }
+    const spec = await resolveJobSpec(
+      this.config.CLOUDFLOW_DATA_DIR,
+      {
+        id: previous.pipelineId,
+        name: '',
+        steps: previous.steps,
+        errorPolicy: previous.errorPolicy,
+        version: previous.pipelineVersion,
+        createdAt: '',
+        updatedAt: '',
+      },
+      previous.input.path,
+    );
+    const job = await this.create(
+      scope,
+      newId('job'),
+      previous.pipelineId,
+      previous.pipelineVersion,
+      { ...spec, input: { ...spec.input, format: previous.input.format, csv: previous.input.csv } },
+      { timeoutSeconds: previous.timeoutSeconds, rerunOf: previous._id, now },
+    );
+    return toJob(job);
+  }
+
+  private async create(
+    scope: WorkspaceScope,
+    jobId: string,
+    pipelineId: string,
+    pipelineVersion: number,
+    spec: ResolvedJobSpec,
+    options: { timeoutSeconds: number; rerunOf?: string; now: Date },
+  ): Promise<JobDocument> {
+    const { now, timeoutSeconds } = options;
+    const job: JobDocument = {
+      _id: jobId,
+      workspaceId: scope.workspaceId,
+      pipelineId,
+      pipelineVersion,
+      steps: spec.steps,
+      errorPolicy: spec.errorPolicy,
+      input: spec.input,
+      output: spec.output,
+      status: 'QUEUED',
+      tasksTotal: null,
+      planRenewedAt: now,
+      cancelRequested: false,
+      timeoutSeconds,
+      deadlineAt: new Date(now.getTime() + timeoutSeconds * 1000),
+      error: null,
+      final: null,
+      ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf }),
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.jobs.insert(scope, job);
+    this.planner.start(job);
+    return job;
+  }
+
+  private async find(scope: WorkspaceScope, jobId: string): Promise<JobDocument> {
+    const job = await this.jobs.findById(scope, jobId);
+    if (!job) throw AppError.notFound('Job', jobId);
+    return job;
+  }
+
+  private pageOf(
+    scope: WorkspaceScope,
+    jobId: string,
+    destination: RowDestination,
+    limit: number,
+    cursor?: string,
+  ) {
+    requireCursor(cursor, (id) => id.startsWith(`${jobId}:`));
+    return this.rows.page(scope, jobId, destination, { limit, cursor });
+  }
+}
+
+function scopeOf(principal: Principal): WorkspaceScope {
+  return { workspaceId: principal.workspaceId };
+}
+
+function requireCursor(cursor: string | undefined, belongs: (id: string) => boolean = () => true) {
+  if (cursor === undefined) return;
+  const id = decodeCursor(cursor);
+  if (id === undefined || !belongs(id)) {
+    throw new AppError(
+      ErrorCode.ValidationFailed,
+      "query parameter 'cursor' is not a cursor returned by this API",
+    );
+  }
+}
+
+function fingerprintOf(request: SubmitJobRequest): string {
+  const canonical = JSON.stringify([request.pipelineId, request.input ?? null, request.timeoutSeconds ?? null]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function withoutMeta(doc: Row): Row {
+  const { _id, _job, ...row } = doc;
+  void _id;
+  void _job;
+  return row;
+}

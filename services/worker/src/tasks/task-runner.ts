@@ -1,0 +1,289 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  Topics,
+  isTerminalStatus,
+  type JobEvent,
+  type TaskCounts,
+  type TaskMessage,
+  type TransformConfig,
+} from '@cloudflow/contracts';
+import {
+  DataPathError,
+  DocumentSink,
+  FilePartSink,
+  PermanentTaskError,
+  TransformConfigError,
+  assembleParts,
+  compileTransforms,
+  partFileName,
+  resolveDataPath,
+  resolveInputFile,
+  runRangeTask,
+  stagingDir,
+  type RowSink,
+  type RowTransform,
+} from '@cloudflow/engine';
+import {
+  JobsRepository,
+  RowStore,
+  TaskLedger,
+  attemptId,
+  rowId,
+  type JobDocument,
+} from '@cloudflow/job-store';
+import { TopicPublisher } from '@cloudflow/messaging';
+import type { WorkspaceScope } from '@cloudflow/persistence';
+import { TaskLease } from './task-lease';
+import { WORKER_CONFIG, type WorkerConfig } from './worker-settings';
+
+/** The task was superseded by a newer attempt or its job was cancelled: nothing to record. */
+class TaskStopped extends Error {}
+
+export type TaskOutcome = 'committed' | 'skipped' | 'failed' | 'stopped';
+
+/**
+ * Runs one task attempt under the ledger's protocol: claim (once), run with a
+ * renewed lease, commit (once, and only while still the current attempt).
+ * Any failure is recorded for the scheduler, which decides on retries.
+ */
+@Injectable()
+export class TaskRunner {
+  private readonly logger = new Logger(TaskRunner.name);
+  readonly workerId = `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly transforms = new Map<string, RowTransform>();
+  private current?: AbortController;
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly ledger: TaskLedger,
+    private readonly rows: RowStore,
+    private readonly publisher: TopicPublisher,
+    @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
+  ) {}
+
+  /** Stops the running task (shutdown); it is recorded as a transient failure and retried. */
+  abortCurrent(reason: string): void {
+    this.current?.abort(new Error(reason));
+  }
+
+  async run(message: TaskMessage, keepConsumerAlive: () => Promise<void>): Promise<TaskOutcome> {
+    const scope = { workspaceId: message.workspaceId };
+    const job = await this.jobs.findById(scope, message.jobId);
+    if (!job || isTerminalStatus(job.status) || job.cancelRequested) return 'skipped';
+    if (await this.ledger.isCommitted(message.taskId)) return 'skipped';
+    if ((await this.ledger.latestAttempt(message.taskId)) > message.attempt) return 'skipped';
+
+    const claimId = attemptId(message.taskId, message.attempt);
+    const now = new Date();
+    const claimed = await this.ledger.claim({
+      _id: claimId,
+      workspaceId: message.workspaceId,
+      jobId: message.jobId,
+      taskId: message.taskId,
+      attempt: message.attempt,
+      workerId: this.workerId,
+      claimedAt: now,
+      renewedAt: now,
+      progress: { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 },
+    });
+    // Another worker holds this attempt (a redelivered message); its lease covers it.
+    if (!claimed) return 'skipped';
+    await this.emit('task.started', message);
+
+    const abort = new AbortController();
+    this.current = abort;
+    const lease = new TaskLease(
+      {
+        renew: (progress) => this.ledger.renew(claimId, progress, new Date()),
+        reasonToStop: () => this.reasonToStop(scope, message),
+        keepConsumerAlive,
+      },
+      abort,
+      {
+        intervalMs: this.config.TASK_HEARTBEAT_MS,
+        stallTimeoutMs:
+          message.kind === 'finalize' ? Number.POSITIVE_INFINITY : this.config.TASK_STALL_TIMEOUT_MS,
+      },
+    );
+    lease.start();
+    try {
+      const counts =
+        message.kind === 'range'
+          ? await this.runRange(job, message, abort.signal, (p) => lease.report(p))
+          : await this.finalize(job);
+      await lease.stop();
+      // Fencing: commit only while this attempt is still the current one.
+      const stop = await this.reasonToStop(scope, message);
+      if (stop) throw new TaskStopped(stop);
+      const committed = await this.ledger.commit({
+        _id: message.taskId,
+        workspaceId: message.workspaceId,
+        jobId: message.jobId,
+        seq: message.seq,
+        kind: message.kind,
+        attempt: message.attempt,
+        workerId: this.workerId,
+        counts,
+        committedAt: new Date(),
+      });
+      if (committed) await this.emit('task.committed', message);
+      if (committed && message.kind === 'finalize') {
+        await rm(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), {
+          recursive: true,
+          force: true,
+        });
+      }
+      return committed ? 'committed' : 'skipped';
+    } catch (error) {
+      await lease.stop();
+      return this.failed(message, abort.signal.reason ?? error, error);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private async runRange(
+    job: JobDocument,
+    message: TaskMessage,
+    signal: AbortSignal,
+    onProgress: (counts: Readonly<TaskCounts>) => void,
+  ): Promise<TaskCounts> {
+    if (!message.range) throw new PermanentTaskError('range task without a byte range');
+    const scope = { workspaceId: job.workspaceId };
+    const { path } = await resolveInputFile(this.config.CLOUDFLOW_DATA_DIR, job.input.path);
+    const rejects = {
+      write: (rejections: { line: number; reason: string; row?: Record<string, unknown> }[]) =>
+        this.rows.insertIdempotently(
+          this.rows.collectionOf(scope, { kind: 'rejected' }),
+          rejections.map((r) => ({
+            _id: rowId(job._id, r.line),
+            workspaceId: job.workspaceId,
+            jobId: job._id,
+            line: r.line,
+            reason: r.reason,
+            ...(r.row !== undefined && { row: r.row }),
+          })),
+        ),
+    };
+    return runRangeTask({
+      path,
+      range: message.range,
+      input: job.input,
+      columns: job.input.columns,
+      transform: this.transformOf(job),
+      sink: this.sinkOf(job, message),
+      rejects,
+      policy: job.errorPolicy,
+      signal,
+      batchRows: this.config.TASK_BATCH_ROWS,
+      onProgress,
+    });
+  }
+
+  private sinkOf(job: JobDocument, message: TaskMessage): RowSink {
+    const scope = { workspaceId: job.workspaceId };
+    const output = job.output;
+    switch (output.kind) {
+      case 'file':
+        return new FilePartSink(
+          join(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), 'parts', partFileName(message.seq, message.attempt)),
+          output.format,
+        );
+      case 'collection':
+        return new DocumentSink((rows, lines) =>
+          this.rows.insertIdempotently(
+            this.rows.collectionOf(scope, output),
+            this.rows.collectionDocs(job._id, rows, lines),
+          ),
+        );
+      case 'result-store':
+        return new DocumentSink((rows, lines) =>
+          this.rows.insertIdempotently(
+            this.rows.collectionOf(scope, output),
+            this.rows.resultRowDocs(scope, job._id, rows, lines),
+          ),
+        );
+    }
+  }
+
+  /** Assembles the output file from the parts of the committed attempts, in input order. */
+  private async finalize(job: JobDocument): Promise<TaskCounts> {
+    if (job.output.kind !== 'file') throw new PermanentTaskError('nothing to assemble');
+    const staging = stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id);
+    const commits = await this.ledger.committedRanges(job._id);
+    const target = await resolveDataPath(this.config.CLOUDFLOW_DATA_DIR, job.output.path);
+    const { bytesWritten } = await assembleParts({
+      parts: commits
+        .filter((c) => c.counts.rowsWritten > 0)
+        .map((c) => join(staging, 'parts', partFileName(c.seq, c.attempt))),
+      target,
+      format: job.output.format,
+      tmpPath: join(staging, 'output.tmp'),
+    });
+    return { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: bytesWritten };
+  }
+
+  private transformOf(job: JobDocument): RowTransform {
+    let transform = this.transforms.get(job._id);
+    if (!transform) {
+      transform = compileTransforms(
+        job.steps.filter((s) => s.type === 'transform').map((s) => s.config as TransformConfig),
+      );
+      if (this.transforms.size > 100) this.transforms.clear();
+      this.transforms.set(job._id, transform);
+    }
+    return transform;
+  }
+
+  private async reasonToStop(scope: WorkspaceScope, message: TaskMessage): Promise<string | null> {
+    const job = await this.jobs.findById(scope, message.jobId);
+    if (!job || job.cancelRequested) return 'the job was cancelled';
+    if (isTerminalStatus(job.status)) return `the job already ${job.status}`;
+    const latest = await this.ledger.latestAttempt(message.taskId);
+    if (latest > message.attempt) return `attempt ${message.attempt} was superseded by ${latest}`;
+    return null;
+  }
+
+  private async failed(message: TaskMessage, cause: unknown, error: unknown): Promise<TaskOutcome> {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    const permanent =
+      error instanceof PermanentTaskError ||
+      error instanceof DataPathError ||
+      error instanceof TransformConfigError;
+    if (error instanceof TaskStopped || /superseded/.test(text)) {
+      this.logger.warn({ taskId: message.taskId, attempt: message.attempt, reason: text }, 'task stopped');
+    }
+    this.logger[permanent ? 'warn' : 'error'](
+      { taskId: message.taskId, attempt: message.attempt, err: error },
+      permanent ? 'task failed permanently' : 'task failed; the scheduler will retry it',
+    );
+    await this.ledger.recordFailure({
+      _id: attemptId(message.taskId, message.attempt),
+      workspaceId: message.workspaceId,
+      jobId: message.jobId,
+      taskId: message.taskId,
+      attempt: message.attempt,
+      permanent,
+      message: text,
+      failedAt: new Date(),
+    });
+    await this.emit('task.failed', message);
+    return error instanceof TaskStopped ? 'stopped' : 'failed';
+  }
+
+  private async emit(
+    type: 'task.started' | 'task.committed' | 'task.failed',
+    message: TaskMessage,
+  ): Promise<void> {
+    const event: JobEvent = {
+      type,
+      workspaceId: message.workspaceId,
+      jobId: message.jobId,
+      taskId: message.taskId,
+      attempt: message.attempt,
+    };
+    await this.publisher.publish(Topics.jobEvents, [{ key: message.jobId, value: event }]);
+  }
+}

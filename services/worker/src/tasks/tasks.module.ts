@@ -1,0 +1,17 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { JobStoreModule } from '@cloudflow/job-store';
+import type { WorkerConfig } from '../worker.config';
+import { TaskConsumer } from './task-consumer';
+import { TaskRunner } from './task-runner';
+import { WORKER_CONFIG } from './worker-settings';
+
+@Module({})
+export class TasksModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    return {
+      module: TasksModule,
+      imports: [JobStoreModule],
+      providers: [{ provide: WORKER_CONFIG, useValue: config }, TaskRunner, TaskConsumer],
+    };
+  }
+}
