@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import {
   ApiClient,
   REPO_ROOT,
@@ -23,16 +23,24 @@ export class Stack {
   readonly services = new Map<ServiceName, ServiceProcess>();
   readonly database = uniqueName('e2e');
   readonly logDir: string;
+  /** The stack's data root (`CLOUDFLOW_DATA_DIR`). */
+  readonly dataDir: string;
+  /** Extra replicas started with `addReplica`. */
+  readonly replicas: ServiceProcess[] = [];
+  private env: NodeJS.ProcessEnv = {};
 
   private constructor(logDir: string) {
     this.logDir = logDir;
+    this.dataDir = join(logDir, 'data');
   }
 
   static async start(extraEnv: NodeJS.ProcessEnv = {}): Promise<Stack> {
     const logDir = join(REPO_ROOT, 'tmp/e2e-logs', uniqueName('run'));
     mkdirSync(logDir, { recursive: true });
     const stack = new Stack(logDir);
+    mkdirSync(stack.dataDir, { recursive: true });
     const env: NodeJS.ProcessEnv = {
+      CLOUDFLOW_DATA_DIR: stack.dataDir,
       PATH: process.env['PATH'],
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
@@ -44,12 +52,40 @@ export class Stack {
       OTEL_SDK_DISABLED: 'false',
       ...extraEnv,
     };
+    stack.env = env;
     for (const name of SERVICE_NAMES) {
       stack.services.set(name, new ServiceProcess({ name, port: await freePort(), env, logDir }));
     }
     for (const service of stack.services.values()) service.start();
     await Promise.all([...stack.services.values()].map((s) => s.waitReady()));
     return stack;
+  }
+
+  /** Starts one more process of a service (another worker, say) and waits until it is ready. */
+  async addReplica(name: ServiceName, extraEnv: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+    const replica = new ServiceProcess({
+      name,
+      port: await freePort(),
+      env: { ...this.env, ...extraEnv },
+      logDir: this.logDir,
+      instance: `${name}-${this.replicas.length + 2}`,
+    });
+    this.replicas.push(replica);
+    replica.start();
+    await replica.waitReady();
+    return replica;
+  }
+
+  /** Writes a file into the data root; answers the path as the API takes it (`/a/b.csv`). */
+  writeData(path: string, content: string | Buffer): string {
+    const target = join(this.dataDir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+    return path.startsWith('/') ? path : `/${path}`;
+  }
+
+  readData(path: string): string {
+    return readFileSync(join(this.dataDir, path), 'utf8');
   }
 
   service(name: ServiceName): ServiceProcess {
@@ -70,11 +106,12 @@ export class Stack {
   /** Stops every service with SIGTERM; answers each exit code. */
   async stop(): Promise<Map<ServiceName, number | null>> {
     const codes = new Map<ServiceName, number | null>();
-    await Promise.all(
-      [...this.services.entries()].map(async ([name, service]) =>
+    await Promise.all([
+      ...[...this.services.entries()].map(async ([name, service]) =>
         codes.set(name, await service.stop('SIGTERM')),
       ),
-    );
+      ...this.replicas.map((replica) => replica.stop('SIGTERM')),
+    ]);
     return codes;
   }
 }

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { once } from 'node:events';
 import { formatCsvHeader, formatCsvRows, formatJsonlRows } from './formats/writers';
 import { readRange } from './formats/read-range';
 import { DEFAULT_CSV_OPTIONS, type Format, type Rejection, type Row } from './model';
@@ -217,7 +216,6 @@ async function copyFrom(path: string, start: number, out: FileHandle): Promise<n
   for await (const chunk of stream) {
     written += (await out.write(chunk as Buffer)).bytesWritten;
   }
-  await once(stream, 'close').catch(() => undefined);
   return written;
 }
 

@@ -18,6 +18,8 @@ export interface ServiceProcessOptions {
   port: number;
   env: NodeJS.ProcessEnv;
   logDir: string;
+  /** Tells replicas of one service apart in log file names, e.g. `worker-2`. */
+  instance?: string;
 }
 
 /**
@@ -37,7 +39,7 @@ export class ServiceProcess {
   }
 
   get logFile(): string {
-    return join(this.options.logDir, `${this.options.name}.log`);
+    return join(this.options.logDir, `${this.options.instance ?? this.options.name}.log`);
   }
 
   get pid(): number | undefined {
@@ -75,6 +77,11 @@ export class ServiceProcess {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`${this.options.name} not ready within ${timeoutMs} ms:\n${this.tail()}`);
+  }
+
+  /** Sends a signal without waiting (SIGSTOP/SIGCONT to freeze and thaw a process). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
   }
 
   /** Sends a signal and waits for the process to exit; answers its exit code. */

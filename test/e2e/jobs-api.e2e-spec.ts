@@ -1,0 +1,344 @@
+import { MongoClient } from 'mongodb';
+import type { ErrorEnvelope, Job, JobResults, Page } from '@cloudflow/contracts';
+import { SPEC_CREATE_PIPELINE_BODY, SPEC_UPDATE_PIPELINE_BODY, withDatabase } from '@cloudflow/testing';
+import { Stack } from './support/stack';
+import { allResultRows, createPipeline, submitJob, waitForJob } from './support/jobs';
+
+/** The spec's `/fake/data.csv`: quoting, an embedded newline and non-ASCII text included. */
+const FAKE_CSV = [
+  'id,name,city,amount',
+  '1,Ada Lovelace,London,120.50',
+  '2,"Hopper, Grace",New York,98.00',
+  '3,Alan Turing,"Manchester',
+  'UK",250.75',
+  '4,José Müller,São Paulo,75.25',
+  '5,Ünal Şahin,İzmir,310.00',
+].join('\n');
+
+const EXPECTED_UPPER = [
+  { id: '1', name: 'ADA LOVELACE', city: 'LONDON', amount: '120.50' },
+  { id: '2', name: 'HOPPER, GRACE', city: 'NEW YORK', amount: '98.00' },
+  { id: '3', name: 'ALAN TURING', city: 'MANCHESTER\nUK', amount: '250.75' },
+  { id: '4', name: 'JOSÉ MÜLLER', city: 'SÃO PAULO', amount: '75.25' },
+  { id: '5', name: 'ÜNAL ŞAHIN', city: 'İZMIR', amount: '310.00' },
+];
+
+describe('Jobs API (distributed stack)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    stack.writeData('fake/data.csv', FAKE_CSV);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  describe('the published example', () => {
+    let pipelineId: string;
+    let job: Job;
+
+    it('submits the spec’s job body: 202 with the job id, QUEUED, and a Location', async () => {
+      pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
+      const res = await stack.api().post<Job>('/api/v1/jobs', { pipelineId });
+      expect(res.status).toBe(202);
+      expect(res.body.jobId).toMatch(/^job_[0-9a-f-]{36}$/);
+      expect(res.body.status).toBe('QUEUED');
+      expect(res.body).toMatchObject({
+        pipelineId,
+        pipelineVersion: 1,
+        input: { path: '/fake/data.csv', format: 'csv' },
+        output: { kind: 'collection', target: 'db://fake-database' },
+      });
+      expect(res.headers.get('location')).toBe(`/api/v1/jobs/${res.body.jobId}`);
+      job = res.body;
+    });
+
+    it('runs to SUCCEEDED with progress, attempts and timestamps in the status', async () => {
+      const done = await waitForJob(stack.api(), job.jobId);
+      expect(done.status).toBe('SUCCEEDED');
+      expect(done.progress).toEqual({
+        tasksTotal: 1,
+        tasksDone: 1,
+        rowsRead: 5,
+        rowsWritten: 5,
+        rowsRejected: 0,
+        bytesRead: Buffer.byteLength(FAKE_CSV) - 'id,name,city,amount\n'.length,
+        bytesTotal: Buffer.byteLength(FAKE_CSV) - 'id,name,city,amount\n'.length,
+      });
+      expect(done.attempts).toEqual({ total: 1, retries: 0 });
+      expect(done.error).toBeNull();
+      expect(Date.parse(done.startedAt!)).toBeGreaterThanOrEqual(Date.parse(done.createdAt));
+      expect(Date.parse(done.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(done.startedAt!));
+    });
+
+    it('serves the uppercased rows as results, in input order', async () => {
+      const res = await stack.api().get<JobResults>(`/api/v1/jobs/${job.jobId}/results`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        jobId: job.jobId,
+        status: 'SUCCEEDED',
+        output: { kind: 'collection', target: 'db://fake-database' },
+        counts: { rowsRead: 5, rowsWritten: 5, rowsRejected: 0 },
+        nextCursor: null,
+      });
+      expect(res.body.rows).toEqual(EXPECTED_UPPER);
+    });
+
+    it('wrote the rows into the workspace’s db://fake-database collection', async () => {
+      const client = await MongoClient.connect(withDatabase(process.env['MONGO_URL']!, stack.database));
+      try {
+        const docs = await client
+          .db()
+          .collection('sink.ws_default.fake-database')
+          .find({ _job: job.jobId })
+          .sort({ _id: 1 })
+          .toArray();
+        expect(docs.map(({ _id, _job, ...row }) => (void _id, void _job, row))).toEqual(EXPECTED_UPPER);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('pages results with limit and cursor', async () => {
+      expect(await allResultRows(stack.api(), job.jobId, 2)).toEqual(EXPECTED_UPPER);
+      const bad = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/results?cursor=zzz`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe(4002);
+    });
+
+    it('runs the spec’s PUT pipeline (reverse only) on the job’s input into the result store', async () => {
+      const updated = await stack.api().put(`/api/v1/pipelines/${pipelineId}`, SPEC_UPDATE_PIPELINE_BODY);
+      expect(updated.status).toBe(200);
+      const submitted = await submitJob(stack.api(), { pipelineId, input: '/fake/data.csv' });
+      expect(submitted.pipelineVersion).toBe(2);
+      expect(submitted.output).toEqual({ kind: 'result-store' });
+      expect((await waitForJob(stack.api(), submitted.jobId)).status).toBe('SUCCEEDED');
+      const rows = await allResultRows(stack.api(), submitted.jobId);
+      expect(rows[0]).toEqual({ id: '1', name: 'ecalevoL adA', city: 'nodnoL', amount: '05.021' });
+      expect(rows[2]).toEqual({ id: '3', name: 'gniruT nalA', city: 'KU\nretsehcnaM', amount: '57.052' });
+      expect(rows[3]).toEqual({ id: '4', name: 'rellüM ésoJ', city: 'oluaP oãS', amount: '52.57' });
+    });
+  });
+
+  it('writes a file sink under the data root, assembled in input order', async () => {
+    const pipeline = await createPipeline(stack.api(), {
+      name: 'to-file',
+      steps: [
+        { type: 'source', config: { path: '/fake/data.csv' } },
+        { type: 'transform', config: { operation: 'uppercase', fields: ['name'] } },
+        { type: 'sink', config: { path: '/out/upper.csv' } },
+      ],
+    });
+    const job = await submitJob(stack.api(), { pipelineId: pipeline.id });
+    const done = await waitForJob(stack.api(), job.jobId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.output).toEqual({ kind: 'file', path: '/out/upper.csv', format: 'csv' });
+    expect(stack.readData('out/upper.csv')).toBe(
+      [
+        'id,name,city,amount',
+        '1,ADA LOVELACE,London,120.50',
+        '2,"HOPPER, GRACE",New York,98.00',
+        '3,ALAN TURING,"Manchester',
+        'UK",250.75',
+        '4,JOSÉ MÜLLER,São Paulo,75.25',
+        '5,ÜNAL ŞAHIN,İzmir,310.00',
+        '',
+      ].join('\n'),
+    );
+    const results = await stack.api().get<JobResults>(`/api/v1/jobs/${job.jobId}/results`);
+    expect(results.body).toMatchObject({ rows: [], counts: { rowsWritten: 5 } });
+  });
+
+  it('runs a multi-step pipeline: cast, filter, derive, select, to JSON Lines', async () => {
+    const pipeline = await createPipeline(stack.api(), {
+      name: 'multi-step',
+      steps: [
+        { type: 'source', config: { path: '/fake/data.csv' } },
+        { type: 'transform', config: { operation: 'cast', types: { amount: 'number' } } },
+        { type: 'transform', config: { operation: 'filter', expression: 'amount > 100.0' } },
+        {
+          type: 'transform',
+          config: { operation: 'derive', field: 'label', expression: 'name + " (" + city + ")"' },
+        },
+        { type: 'transform', config: { operation: 'select', fields: ['id', 'label', 'amount'] } },
+        { type: 'sink', config: { path: '/out/big-spenders.jsonl' } },
+      ],
+    });
+    const job = await submitJob(stack.api(), { pipelineId: pipeline.id });
+    const done = await waitForJob(stack.api(), job.jobId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.progress).toMatchObject({ rowsRead: 5, rowsWritten: 3, rowsRejected: 0 });
+    const lines = stack.readData('out/big-spenders.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { id: '1', label: 'Ada Lovelace (London)', amount: 120.5 },
+      { id: '3', label: 'Alan Turing (Manchester\nUK)', amount: 250.75 },
+      { id: '5', label: 'Ünal Şahin (İzmir)', amount: 310 },
+    ]);
+  });
+
+  it('pins the pipeline version: editing or deleting the pipeline does not change a submitted job', async () => {
+    const pipeline = await createPipeline(stack.api(), {
+      name: 'pinned',
+      steps: [
+        { type: 'source', config: { path: '/fake/data.csv' } },
+        { type: 'transform', config: { operation: 'uppercase' } },
+      ],
+    });
+    const job = await submitJob(stack.api(), { pipelineId: pipeline.id });
+    await stack.api().put(`/api/v1/pipelines/${pipeline.id}`, {
+      steps: [{ type: 'transform', config: { operation: 'lowercase' } }],
+    });
+    await stack.api().delete(`/api/v1/pipelines/${pipeline.id}`);
+    const done = await waitForJob(stack.api(), job.jobId);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', pipelineVersion: 1 });
+    expect((await allResultRows(stack.api(), job.jobId))[0]).toEqual(EXPECTED_UPPER[0]);
+  });
+
+  describe('bad data', () => {
+    // An unterminated quote runs to the end of the input, so it comes last.
+    const BAD_CSV = ['id,name', '1,ok', '2', '3,fine', '4,"unterminated'].join('\n');
+
+    it('fails the job at the first malformed row by default, naming the line and reason', async () => {
+      const input = stack.writeData('bad/rows.csv', BAD_CSV);
+      const pipeline = await createPipeline(stack.api(), {
+        name: 'strict',
+        steps: [{ type: 'source', config: { path: input } }],
+      });
+      const done = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId);
+      expect(done.status).toBe('FAILED');
+      expect(done.error?.message).toMatch(/^line 3: expected 2 fields, found 1/);
+      const results = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/${done.jobId}/results`);
+      expect(results.status).toBe(409);
+      expect(results.body.code).toBe(4090);
+    });
+
+    it('with errorPolicy skip, routes malformed rows to the rejected output and keeps the rest', async () => {
+      const input = stack.writeData('bad/rows-skip.csv', BAD_CSV);
+      const pipeline = await createPipeline(stack.api(), {
+        name: 'lenient',
+        errorPolicy: { mode: 'skip', maxRejected: 10 },
+        steps: [{ type: 'source', config: { path: input } }],
+      });
+      const done = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId);
+      expect(done.status).toBe('SUCCEEDED');
+      expect(done.progress).toMatchObject({ rowsRead: 4, rowsWritten: 2, rowsRejected: 2 });
+      expect(await allResultRows(stack.api(), done.jobId)).toEqual([
+        { id: '1', name: 'ok' },
+        { id: '3', name: 'fine' },
+      ]);
+      const rejected = await stack
+        .api()
+        .get<Page<{ line: number; reason: string }>>(`/api/v1/jobs/${done.jobId}/rejected`);
+      expect(rejected.status).toBe(200);
+      expect(rejected.body.items.map((r) => r.line)).toEqual([3, 5]);
+      expect(rejected.body.items[0]!.reason).toBe('expected 2 fields, found 1');
+      expect(rejected.body.items[1]!.reason).toMatch(/quote/i);
+    });
+
+    it('fails a skip job that rejects more rows than maxRejected', async () => {
+      const input = stack.writeData('bad/rows-max.csv', BAD_CSV);
+      const pipeline = await createPipeline(stack.api(), {
+        name: 'bounded',
+        errorPolicy: { mode: 'skip', maxRejected: 1 },
+        steps: [{ type: 'source', config: { path: input } }],
+      });
+      const done = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId);
+      expect(done.status).toBe('FAILED');
+      expect(done.error?.message).toMatch(/more than 1 rows rejected/);
+    });
+  });
+
+  describe('unusable requests', () => {
+    let pipelineId: string;
+
+    beforeAll(async () => {
+      pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
+    });
+
+    it.each([
+      ['a missing file', '/fake/missing.csv', /does not exist under the data root/],
+      ['a path escaping the data root', '/../../etc/passwd', /'\.\.'/],
+      ['an encoded escape', '/%2e%2e/%2e%2e/etc/passwd', /'\.\.'/],
+      ['an s3:// input without data sources', 's3://fake-bucket/data.csv', /S3/],
+      ['a directory', '/fake', /is not a file/],
+    ])('refuses %s as input with 400/4001', async (_case, input, details) => {
+      const res = await stack.api().post<ErrorEnvelope>('/api/v1/jobs', { pipelineId, input });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'Invalid pipeline configuration', code: 4001 });
+      expect(res.body.details).toMatch(details);
+    });
+
+    it('answers 404/4040 for an unknown pipeline and 400/4002 for a malformed body', async () => {
+      const unknown = await stack.api().post<ErrorEnvelope>('/api/v1/jobs', { pipelineId: 'pl_nope' });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.code).toBe(4040);
+      const malformed = await stack.api().post<ErrorEnvelope>('/api/v1/jobs', { input: '/fake/data.csv' });
+      expect(malformed.status).toBe(400);
+      expect(malformed.body).toMatchObject({ code: 4002, details: "missing required field 'pipelineId'" });
+    });
+
+    it('answers 404/4040 for an unknown job on every job endpoint', async () => {
+      for (const path of ['', '/status', '/results', '/rejected']) {
+        const res = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/job_nope${path}`);
+        expect([path, res.status, res.body.code]).toEqual([path, 404, 4040]);
+      }
+      const cancel = await stack.api().post<ErrorEnvelope>('/api/v1/jobs/job_nope/cancel');
+      expect(cancel.status).toBe(404);
+    });
+
+    it('requires credentials', async () => {
+      const res = await stack.api(null).post<ErrorEnvelope>('/api/v1/jobs', { pipelineId });
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe(4010);
+    });
+  });
+
+  it('returns the same job for a repeated Idempotency-Key, and 409 when the body differs', async () => {
+    const pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
+    const headers = { 'Idempotency-Key': `key-${Date.now()}` };
+    const first = await stack.api().post<Job>('/api/v1/jobs', { pipelineId }, { headers });
+    const second = await stack.api().post<Job>('/api/v1/jobs', { pipelineId }, { headers });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body.jobId).toBe(first.body.jobId);
+    const other = await stack
+      .api()
+      .post<ErrorEnvelope>('/api/v1/jobs', { pipelineId, input: '/fake/data.csv' }, { headers });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe(4090);
+    await waitForJob(stack.api(), first.body.jobId);
+  });
+
+  it('lists jobs newest first, filtered by pipeline and by status', async () => {
+    const pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
+    const a = await submitJob(stack.api(), { pipelineId });
+    const b = await submitJob(stack.api(), { pipelineId });
+    await waitForJob(stack.api(), a.jobId);
+    await waitForJob(stack.api(), b.jobId);
+    const byPipeline = await stack.api().get<Page<Job>>(`/api/v1/jobs?pipelineId=${pipelineId}`);
+    expect(byPipeline.body.items.map((j) => j.jobId)).toEqual([b.jobId, a.jobId]);
+    const failed = await stack.api().get<Page<Job>>('/api/v1/jobs?status=FAILED&limit=100');
+    expect(failed.body.items.every((j) => j.status === 'FAILED')).toBe(true);
+    expect(failed.body.items.map((j) => j.jobId)).not.toContain(a.jobId);
+    const bad = await stack.api().get<ErrorEnvelope>('/api/v1/jobs?status=DONE');
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe(4002);
+  });
+
+  it('re-runs a finished job as a new job on the same pinned version; refuses to cancel it', async () => {
+    const pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
+    const first = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId })).jobId);
+    const rerun = await stack.api().post<Job>(`/api/v1/jobs/${first.jobId}/rerun`);
+    expect(rerun.status).toBe(202);
+    expect(rerun.body.jobId).not.toBe(first.jobId);
+    expect(rerun.body).toMatchObject({ rerunOf: first.jobId, pipelineVersion: first.pipelineVersion });
+    const done = await waitForJob(stack.api(), rerun.body.jobId);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(await allResultRows(stack.api(), done.jobId)).toEqual(EXPECTED_UPPER);
+    const cancel = await stack.api().post<ErrorEnvelope>(`/api/v1/jobs/${first.jobId}/cancel`);
+    expect(cancel.status).toBe(409);
+    expect(cancel.body.code).toBe(4090);
+  });
+});

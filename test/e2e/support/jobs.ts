@@ -1,0 +1,52 @@
+import type { ApiClient } from '@cloudflow/testing';
+import type { Job, JobResults, JobStatus, Pipeline } from '@cloudflow/contracts';
+
+const FINISHED: JobStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+/** Polls `GET /jobs/{id}/status` until the job is in one of `statuses` (finished, by default). */
+export async function waitForJob(
+  api: ApiClient,
+  jobId: string,
+  { statuses = FINISHED, timeoutMs = 60_000 }: { statuses?: JobStatus[]; timeoutMs?: number } = {},
+): Promise<Job> {
+  const until = Date.now() + timeoutMs;
+  let last: Job | undefined;
+  while (Date.now() < until) {
+    const res = await api.get<Job>(`/api/v1/jobs/${jobId}/status`);
+    if (res.status !== 200) throw new Error(`status answered ${res.status}: ${res.text}`);
+    last = res.body;
+    if (statuses.includes(last.status)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`job ${jobId} not in ${statuses.join('/')} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+export async function createPipeline(api: ApiClient, body: object): Promise<Pipeline> {
+  const res = await api.post<Pipeline>('/api/v1/pipelines', body);
+  if (res.status !== 201) throw new Error(`create pipeline answered ${res.status}: ${res.text}`);
+  return res.body;
+}
+
+export async function submitJob(api: ApiClient, body: object): Promise<Job> {
+  const res = await api.post<Job>('/api/v1/jobs', body);
+  if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${res.text}`);
+  return res.body;
+}
+
+/** Every result row of a job, following the pages. */
+export async function allResultRows(
+  api: ApiClient,
+  jobId: string,
+  limit = 100,
+): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await api.get<JobResults>(`/api/v1/jobs/${jobId}/results?${query}`);
+    if (res.status !== 200) throw new Error(`results answered ${res.status}: ${res.text}`);
+    rows.push(...res.body.rows);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return rows;
+}
