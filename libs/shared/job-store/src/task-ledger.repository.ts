@@ -32,6 +32,7 @@ export interface JobLedgerSnapshot {
   attempts: AttemptDocument[];
   claims: ClaimDocument[];
   failures: FailureDocument[];
+  /** Committed attempts only (fences are not outcomes). */
   commits: CommitDocument[];
 }
 
@@ -75,8 +76,42 @@ export class TaskLedger implements OnModuleInit {
     return insertOnce(this.failures, failure);
   }
 
-  commit(commit: CommitDocument): Promise<boolean> {
-    return insertOnce(this.commits, commit);
+  /**
+   * Takes attempt N's commit slot for its output. `fenced`: the scheduler
+   * handed the task on first, so this attempt's output must not count.
+   */
+  async commit(
+    commit: Omit<CommitDocument, '_id' | 'outcome'>,
+  ): Promise<'committed' | 'fenced'> {
+    const _id = attemptId(commit.taskId, commit.attempt);
+    const doc: CommitDocument = { ...commit, _id, outcome: 'committed' };
+    if (await insertOnce(this.commits, doc)) return 'committed';
+    const slot = await this.commits.findOne({ _id }).lean<CommitDocument>().exec();
+    return slot?.outcome === 'committed' ? 'committed' : 'fenced';
+  }
+
+  /**
+   * Fences attempt N off before attempt N+1 is dispatched. False when the
+   * attempt committed first: then the task is done and needs no new attempt.
+   */
+  async fence(task: TaskDocument, attempt: number, now: Date): Promise<boolean> {
+    const _id = attemptId(task._id, attempt);
+    const fence: CommitDocument = {
+      _id,
+      workspaceId: task.workspaceId,
+      jobId: task.jobId,
+      taskId: task._id,
+      outcome: 'fenced',
+      seq: task.seq,
+      kind: task.kind,
+      attempt,
+      workerId: 'scheduler',
+      counts: { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 },
+      committedAt: now,
+    };
+    if (await insertOnce(this.commits, fence)) return true;
+    const slot = await this.commits.findOne({ _id }).lean<CommitDocument>().exec();
+    return slot?.outcome === 'fenced';
   }
 
   /** The lease holder's heartbeat. Only the holder writes its claim, so no race. */
@@ -99,7 +134,7 @@ export class TaskLedger implements OnModuleInit {
   }
 
   async isCommitted(task: string): Promise<boolean> {
-    return (await this.commits.countDocuments({ _id: task }).exec()) > 0;
+    return (await this.commits.countDocuments({ taskId: task, outcome: 'committed' }).exec()) > 0;
   }
 
   findTask(task: string): Promise<TaskDocument | null> {
@@ -113,7 +148,7 @@ export class TaskLedger implements OnModuleInit {
       this.attempts.find(byJob).lean<AttemptDocument[]>().exec(),
       this.claims.find(byJob).lean<ClaimDocument[]>().exec(),
       this.failures.find(byJob).lean<FailureDocument[]>().exec(),
-      this.commits.find(byJob).lean<CommitDocument[]>().exec(),
+      this.commits.find({ ...byJob, outcome: 'committed' }).lean<CommitDocument[]>().exec(),
     ]);
     return { tasks, attempts, claims, failures, commits };
   }
@@ -121,7 +156,7 @@ export class TaskLedger implements OnModuleInit {
   /** Commits of a job in input order (the file assembler reads them). */
   committedRanges(jobId: string): Promise<CommitDocument[]> {
     return this.commits
-      .find({ jobId, kind: 'range' })
+      .find({ jobId, kind: 'range', outcome: 'committed' })
       .sort({ seq: 1 })
       .lean<CommitDocument[]>()
       .exec();

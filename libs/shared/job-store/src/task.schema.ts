@@ -64,14 +64,23 @@ export interface FailureDocument {
   failedAt: Date;
 }
 
-/** The task's output is committed. `_id` is the task id: at most one attempt commits. */
+/**
+ * The commit slot of attempt N (`_id` `<taskId>#<attempt>`), taken exactly
+ * once: by the attempt's worker committing its output, or by the scheduler
+ * fencing the attempt off before it dispatches attempt N+1. Whoever inserts
+ * first wins, so a stale worker (paused, partitioned) can never commit after
+ * its task was handed on, and a committed attempt is never re-run.
+ */
 export interface CommitDocument {
   _id: string;
   workspaceId: string;
   jobId: string;
+  taskId: string;
+  outcome: 'committed' | 'fenced';
   seq: number;
   kind: 'range' | 'finalize';
   attempt: number;
+  /** The committing worker, or `scheduler` for a fence. */
   workerId: string;
   counts: TaskCounts;
   committedAt: Date;
@@ -135,6 +144,8 @@ export const FailureSchema = new Schema<FailureDocument>(
 export const CommitSchema = new Schema<CommitDocument>(
   {
     ...base,
+    taskId: { type: String, required: true },
+    outcome: { type: String, required: true },
     seq: { type: Number, required: true },
     kind: { type: String, required: true },
     attempt: { type: Number, required: true },
@@ -148,3 +159,5 @@ export const CommitSchema = new Schema<CommitDocument>(
 for (const schema of [TaskSchema, AttemptSchema, ClaimSchema, FailureSchema, CommitSchema]) {
   (schema as Schema).index({ jobId: 1 });
 }
+// Serves "is task T committed?", asked by workers before they claim.
+CommitSchema.index({ taskId: 1 });

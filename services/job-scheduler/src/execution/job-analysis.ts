@@ -126,7 +126,7 @@ export function decide(
 /** Progress as the status endpoint shows it: committed tasks plus live claims' heartbeats. */
 export function progressOf(job: JobDocument, ledger: JobLedgerSnapshot): JobProgress {
   const committedRanges = ledger.commits.filter((c) => c.kind === 'range');
-  const committedIds = new Set(committedRanges.map((c) => c._id));
+  const committedIds = new Set(committedRanges.map((c) => c.taskId));
   const latest = latestAttempts(ledger);
   const inFlight = ledger.claims.filter(
     (c) =>
@@ -159,7 +159,7 @@ function taskStates(ledger: JobLedgerSnapshot): TaskState[] {
   const dispatched = new Map(ledger.attempts.map((a) => [a._id, a.dispatchedAt]));
   const claims = new Map(ledger.claims.map((c) => [c._id, c]));
   const failures = new Map(ledger.failures.map((f) => [f._id, f]));
-  const committed = new Set(ledger.commits.map((c) => c._id));
+  const committed = new Set(ledger.commits.map((c) => c.taskId));
   return ledger.tasks.map((task) => {
     const attempt = latest.get(task._id) ?? 0;
     const key = attemptId(task._id, attempt);

@@ -21,6 +21,10 @@ export class TaskDispatcher {
   async dispatch(items: { task: TaskDocument; attempt: number }[], now = new Date()): Promise<number> {
     const won: { task: TaskDocument; attempt: number }[] = [];
     for (const item of items) {
+      // Attempt N-1 must be unable to commit before attempt N exists.
+      if (item.attempt > 1 && !(await this.ledger.fence(item.task, item.attempt - 1, now))) {
+        continue;
+      }
       const recorded = await this.ledger.dispatch({
         _id: attemptId(item.task._id, item.attempt),
         workspaceId: item.task.workspaceId,

@@ -117,8 +117,8 @@ export class TaskRunner {
       // Fencing: commit only while this attempt is still the current one.
       const stop = await this.reasonToStop(scope, message);
       if (stop) throw new TaskStopped(stop);
-      const committed = await this.ledger.commit({
-        _id: message.taskId,
+      const outcome = await this.ledger.commit({
+        taskId: message.taskId,
         workspaceId: message.workspaceId,
         jobId: message.jobId,
         seq: message.seq,
@@ -128,14 +128,17 @@ export class TaskRunner {
         counts,
         committedAt: new Date(),
       });
-      if (committed) await this.emit('task.committed', message);
-      if (committed && message.kind === 'finalize') {
+      if (outcome === 'fenced') {
+        throw new TaskStopped(`attempt ${message.attempt} was fenced off: the task was handed on`);
+      }
+      await this.emit('task.committed', message);
+      if (message.kind === 'finalize') {
         await rm(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), {
           recursive: true,
           force: true,
         });
       }
-      return committed ? 'committed' : 'skipped';
+      return 'committed';
     } catch (error) {
       await lease.stop();
       return this.failed(message, abort.signal.reason ?? error, error);
@@ -252,8 +255,12 @@ export class TaskRunner {
       error instanceof PermanentTaskError ||
       error instanceof DataPathError ||
       error instanceof TransformConfigError;
-    if (error instanceof TaskStopped || /superseded/.test(text)) {
-      this.logger.warn({ taskId: message.taskId, attempt: message.attempt, reason: text }, 'task stopped');
+    if (error instanceof TaskStopped || /superseded|fenced/.test(text)) {
+      this.logger.warn(
+        { taskId: message.taskId, attempt: message.attempt, reason: text },
+        'task stopped',
+      );
+      return 'stopped';
     }
     this.logger[permanent ? 'warn' : 'error'](
       { taskId: message.taskId, attempt: message.attempt, err: error },

@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import type { Job } from '@cloudflow/contracts';
+import { withDatabase, type ServiceProcess } from '@cloudflow/testing';
+import { Stack, eventually } from './support/stack';
+import { createPipeline, submitJob, waitForJob } from './support/jobs';
+
+const ROWS = 60_000;
+const SINK = 'resilience';
+const WORKER_GROUP = 'cloudflow.worker.tasks';
+const TASK_TOPIC = 'cloudflow.tasks';
+
+/** Rows with quoted commas and embedded newlines every so often, so task boundaries are tested too. */
+function bigCsv(rows: number): string {
+  const lines = ['id,name,city,note'];
+  for (let i = 0; i < rows; i++) {
+    const note = i % 7 === 0 ? `"line one\nline ""two"", ${i}"` : `plain note ${i}`;
+    lines.push(`${i},user ${i},${i % 2 ? 'Berlin' : '"Paris, FR"'},${note}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Order-independent: a multiset of rows hashes the same whatever order they come in. */
+function checksum(rows: { id: unknown; name: unknown; city: unknown; note: unknown }[]): string {
+  let sum = 0n;
+  for (const r of rows) {
+    const digest = createHash('sha256').update(JSON.stringify([r.id, r.name, r.city, r.note])).digest();
+    sum = (sum + digest.readBigUInt64BE(0)) % (1n << 64n);
+  }
+  return sum.toString(16);
+}
+
+function expectedRows() {
+  return Array.from({ length: ROWS }, (_, i) => ({
+    id: String(i),
+    name: `USER ${i}`,
+    city: i % 2 ? 'BERLIN' : 'PARIS, FR',
+    note: i % 7 === 0 ? `LINE ONE\nLINE "TWO", ${i}` : `PLAIN NOTE ${i}`,
+  }));
+}
+
+/**
+ * The guarantees with real processes: a worker killed with kill -9 or frozen
+ * mid-job, and replayed task messages, leave every input row in the output
+ * exactly once.
+ */
+describe('Jobs under failure (distributed stack, two workers)', () => {
+  let stack: Stack;
+  let mongo: MongoClient;
+  let worker2: ServiceProcess;
+  let pipelineId: string;
+
+  const sinkRows = async (jobId: string) =>
+    mongo
+      .db()
+      .collection(`sink.ws_default.${SINK}`)
+      .find({ _job: jobId }, { projection: { _id: 0, _job: 0 } })
+      .toArray();
+
+  /** A worker process that holds a claim on one of the job's tasks right now. */
+  const busyWorker = async (jobId: string, candidates: ServiceProcess[]): Promise<ServiceProcess> => {
+    let found: ServiceProcess | undefined;
+    await eventually(async () => {
+      const db = mongo.db();
+      const committed = new Set(
+        (await db.collection('task_commits').find({ jobId }).toArray()).map((c) => c['taskId']),
+      );
+      const claims = await db.collection('task_claims').find({ jobId }).toArray();
+      for (const claim of claims) {
+        if (committed.has(claim['taskId'])) continue;
+        found = candidates.find((w) => String(claim['workerId']).startsWith(`worker-${w.pid}-`));
+        if (found) return true;
+      }
+      return false;
+    }, 30_000, 20);
+    return found!;
+  };
+
+  const expectExactlyOnce = async (jobId: string) => {
+    const rows = (await sinkRows(jobId)) as unknown as Parameters<typeof checksum>[0];
+    expect(rows.length).toBe(ROWS);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(ROWS);
+    expect(checksum(rows)).toBe(checksum(expectedRows()));
+  };
+
+  beforeAll(async () => {
+    const env = {
+      TASK_TARGET_BYTES: String(128 * 1024),
+      TASK_LEASE_TIMEOUT_MS: '5000',
+      JOB_SWEEP_INTERVAL_MS: '1000',
+      TASK_HEARTBEAT_MS: '1000',
+      TASK_RETRY_BASE_MS: '200',
+    };
+    stack = await Stack.start(env);
+    worker2 = await stack.addReplica('worker', env);
+    stack.writeData('big/input.csv', bigCsv(ROWS));
+    mongo = await MongoClient.connect(withDatabase(process.env['MONGO_URL']!, stack.database));
+    pipelineId = (
+      await createPipeline(stack.api(), {
+        name: 'resilience',
+        steps: [
+          { type: 'source', config: { path: '/big/input.csv' } },
+          { type: 'transform', config: { operation: 'uppercase' } },
+          { type: 'sink', config: { target: `db://${SINK}` } },
+        ],
+      })
+    ).id;
+  });
+
+  afterAll(async () => {
+    await mongo?.close();
+    await stack?.stop();
+  });
+
+  it('a worker killed with kill -9 mid-job: its task is re-dispatched and every row lands exactly once', async () => {
+    const job = await submitJob(stack.api(), { pipelineId });
+    const running = await waitForJob(stack.api(), job.jobId, {
+      statuses: ['RUNNING'],
+      timeoutMs: 30_000,
+    });
+    expect(running.status).toBe('RUNNING');
+    await eventually(async () => {
+      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+      return res.body.progress.tasksDone >= 2;
+    }, 30_000, 50);
+    const victim = await busyWorker(job.jobId, [stack.service('worker'), worker2]);
+    const killedAt = Date.now();
+    await victim.stop('SIGKILL');
+
+    const retried = await eventually(async () => {
+      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+      return res.body.attempts.retries >= 1 || res.body.status === 'SUCCEEDED';
+    }, 30_000, 100);
+    expect(retried).toBeLessThan(30_000);
+
+    const done = await waitForJob(stack.api(), job.jobId, { timeoutMs: 120_000 });
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.attempts.retries).toBeGreaterThanOrEqual(1);
+    expect(done.progress).toMatchObject({ rowsRead: ROWS, rowsWritten: ROWS, rowsRejected: 0 });
+    await expectExactlyOnce(done.jobId);
+    expect(Date.now() - killedAt).toBeLessThan(120_000);
+  });
+
+  it('replaying every task message (consumer offsets reset to the start) leaves the output unchanged', async () => {
+    const fileJob = await createPipeline(stack.api(), {
+      name: 'replay-file',
+      steps: [
+        { type: 'source', config: { path: '/big/input.csv' } },
+        { type: 'sink', config: { path: '/big/copy.csv' } },
+      ],
+    });
+    const fileDone = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: fileJob.id })).jobId);
+    expect(fileDone.status).toBe('SUCCEEDED');
+    const outputPath = join(stack.dataDir, 'big/copy.csv');
+    const before = { text: stack.readData('big/copy.csv'), mtime: statSync(outputPath).mtimeMs };
+    expect(before.text).toBe(stack.readData('big/input.csv'));
+    const dbJobs = await stack.api().get<{ items: Job[] }>(
+      `/api/v1/jobs?pipelineId=${pipelineId}&status=SUCCEEDED`,
+    );
+    const dbJob = dbJobs.body.items[0]!;
+
+    // Every worker leaves the group, the group's offsets go back to the start, a worker returns.
+    await stack.service('worker').stop('SIGTERM');
+    const kafka = new Kafka({ brokers: process.env['KAFKA_BROKERS']!.split(','), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await eventually(async () => {
+        const group = await admin.describeGroups([WORKER_GROUP]);
+        return group.groups[0]?.members.length === 0;
+      }, 30_000);
+      await admin.resetOffsets({ groupId: WORKER_GROUP, topic: TASK_TOPIC, earliest: true });
+      const replayer = await stack.addReplica('worker');
+      // Wait until the group has consumed the whole topic again.
+      await eventually(async () => {
+        const [ends, committed] = await Promise.all([
+          admin.fetchTopicOffsets(TASK_TOPIC),
+          admin.fetchOffsets({ groupId: WORKER_GROUP, topics: [TASK_TOPIC] }),
+        ]);
+        const done = new Map(committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]));
+        return ends.every((e) => Number(e.high) === 0 || done.get(e.partition) === Number(e.high));
+      }, 90_000, 500);
+      expect(replayer.logLines().some((l) => l['msg'] === 'task handled' && l['outcome'] === 'skipped')).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
+
+    expect(stack.readData('big/copy.csv')).toBe(before.text);
+    expect(statSync(outputPath).mtimeMs).toBe(before.mtime);
+    await expectExactlyOnce(dbJob.jobId);
+    const after = await stack.api().get<Job>(`/api/v1/jobs/${dbJob.jobId}/status`);
+    expect(after.body).toEqual(dbJob);
+  });
+
+  it('a frozen (hung) worker loses its lease, and when it wakes up it cannot commit', async () => {
+    const replayer = stack.replicas[stack.replicas.length - 1]!;
+    const spare = await stack.addReplica('worker', { TASK_HEARTBEAT_MS: '1000' });
+    const job = await submitJob(stack.api(), { pipelineId });
+    await eventually(async () => {
+      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+      return res.body.progress.tasksDone >= 1;
+    }, 30_000, 50);
+    const hung = await busyWorker(job.jobId, [replayer, spare]);
+    hung.signal('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      const retried = await eventually(async () => {
+        const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+        return res.body.attempts.retries >= 1;
+      }, 30_000, 100);
+      expect(retried).toBeLessThan(30_000);
+    } finally {
+      hung.signal('SIGCONT');
+    }
+    const done = await waitForJob(stack.api(), job.jobId, { timeoutMs: 120_000 });
+    expect(done.status).toBe('SUCCEEDED');
+    await expectExactlyOnce(done.jobId);
+    // The woken worker noticed it had been superseded instead of committing.
+    await eventually(async () =>
+      hung.logLines().some((l) => /superseded|fenced/.test(String(l['reason'] ?? l['msg']))),
+    10_000);
+    expect(Date.now() - frozenAt).toBeLessThan(120_000);
+  });
+
+  it('cancel stops a running job within seconds', async () => {
+    const job = await submitJob(stack.api(), { pipelineId });
+    await eventually(async () => {
+      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+      return res.body.progress.rowsWritten > 0;
+    }, 30_000, 50);
+    const res = await stack.api().post<Job>(`/api/v1/jobs/${job.jobId}/cancel`);
+    expect(res.status).toBe(202);
+    expect(['CANCELLING', 'CANCELLED']).toContain(res.body.status);
+    const cancelledIn = await eventually(async () => {
+      const status = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+      return status.body.status === 'CANCELLED';
+    }, 15_000, 100);
+    expect(cancelledIn).toBeLessThan(15_000);
+    const final = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+    expect(final.body.progress.rowsWritten).toBeLessThan(ROWS);
+    expect(final.body.finishedAt).not.toBeNull();
+  });
+});
