@@ -14,7 +14,8 @@ module.exports = {
   testEnvironment: 'node',
   moduleNameMapper,
   transform: {
-    '^.+\\.ts$': [
+    // .js too: @marcbachmann/cel-js ships only ES modules, which Jest 30 cannot require.
+    '^.+\\.(ts|js)$': [
       '@swc/jest',
       {
         jsc: {
@@ -30,6 +31,7 @@ module.exports = {
       },
     ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };

@@ -1,6 +1,10 @@
 import { MongoClient } from 'mongodb';
 import type { ErrorEnvelope, Job, JobResults, Page } from '@cloudflow/contracts';
-import { SPEC_CREATE_PIPELINE_BODY, SPEC_UPDATE_PIPELINE_BODY, withDatabase } from '@cloudflow/testing';
+import {
+  SPEC_CREATE_PIPELINE_BODY,
+  SPEC_UPDATE_PIPELINE_BODY,
+  withDatabase,
+} from '@cloudflow/testing';
 import { Stack } from './support/stack';
 import { allResultRows, createPipeline, submitJob, waitForJob } from './support/jobs';
 
@@ -87,7 +91,9 @@ describe('Jobs API (distributed stack)', () => {
     });
 
     it('wrote the rows into the workspace’s db://fake-database collection', async () => {
-      const client = await MongoClient.connect(withDatabase(process.env['MONGO_URL']!, stack.database));
+      const client = await MongoClient.connect(
+        withDatabase(process.env['MONGO_URL']!, stack.database),
+      );
       try {
         const docs = await client
           .db()
@@ -95,7 +101,9 @@ describe('Jobs API (distributed stack)', () => {
           .find({ _job: job.jobId })
           .sort({ _id: 1 })
           .toArray();
-        expect(docs.map(({ _id, _job, ...row }) => (void _id, void _job, row))).toEqual(EXPECTED_UPPER);
+        expect(docs.map(({ _id, _job, ...row }) => (void _id, void _job, row))).toEqual(
+          EXPECTED_UPPER,
+        );
       } finally {
         await client.close();
       }
@@ -103,13 +111,17 @@ describe('Jobs API (distributed stack)', () => {
 
     it('pages results with limit and cursor', async () => {
       expect(await allResultRows(stack.api(), job.jobId, 2)).toEqual(EXPECTED_UPPER);
-      const bad = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/results?cursor=zzz`);
+      const bad = await stack
+        .api()
+        .get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/results?cursor=zzz`);
       expect(bad.status).toBe(400);
       expect(bad.body.code).toBe(4002);
     });
 
     it('runs the spec’s PUT pipeline (reverse only) on the job’s input into the result store', async () => {
-      const updated = await stack.api().put(`/api/v1/pipelines/${pipelineId}`, SPEC_UPDATE_PIPELINE_BODY);
+      const updated = await stack
+        .api()
+        .put(`/api/v1/pipelines/${pipelineId}`, SPEC_UPDATE_PIPELINE_BODY);
       expect(updated.status).toBe(200);
       const submitted = await submitJob(stack.api(), { pipelineId, input: '/fake/data.csv' });
       expect(submitted.pipelineVersion).toBe(2);
@@ -117,7 +129,12 @@ describe('Jobs API (distributed stack)', () => {
       expect((await waitForJob(stack.api(), submitted.jobId)).status).toBe('SUCCEEDED');
       const rows = await allResultRows(stack.api(), submitted.jobId);
       expect(rows[0]).toEqual({ id: '1', name: 'ecalevoL adA', city: 'nodnoL', amount: '05.021' });
-      expect(rows[2]).toEqual({ id: '3', name: 'gniruT nalA', city: 'KU\nretsehcnaM', amount: '57.052' });
+      expect(rows[2]).toEqual({
+        id: '3',
+        name: 'gniruT nalA',
+        city: 'KU\nretsehcnaM',
+        amount: '57.052',
+      });
       expect(rows[3]).toEqual({ id: '4', name: 'rellüM ésoJ', city: 'oluaP oãS', amount: '52.57' });
     });
   });
@@ -170,7 +187,11 @@ describe('Jobs API (distributed stack)', () => {
     const done = await waitForJob(stack.api(), job.jobId);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.progress).toMatchObject({ rowsRead: 5, rowsWritten: 3, rowsRejected: 0 });
-    const lines = stack.readData('out/big-spenders.jsonl').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = stack
+      .readData('out/big-spenders.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([
       { id: '1', label: 'Ada Lovelace (London)', amount: 120.5 },
       { id: '3', label: 'Alan Turing (Manchester\nUK)', amount: 250.75 },
@@ -206,7 +227,10 @@ describe('Jobs API (distributed stack)', () => {
         name: 'strict',
         steps: [{ type: 'source', config: { path: input } }],
       });
-      const done = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId);
+      const done = await waitForJob(
+        stack.api(),
+        (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId,
+      );
       expect(done.status).toBe('FAILED');
       expect(done.error?.message).toMatch(/^line 3: expected 2 fields, found 1/);
       const results = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/${done.jobId}/results`);
@@ -221,7 +245,10 @@ describe('Jobs API (distributed stack)', () => {
         errorPolicy: { mode: 'skip', maxRejected: 10 },
         steps: [{ type: 'source', config: { path: input } }],
       });
-      const done = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId);
+      const done = await waitForJob(
+        stack.api(),
+        (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId,
+      );
       expect(done.status).toBe('SUCCEEDED');
       expect(done.progress).toMatchObject({ rowsRead: 4, rowsWritten: 2, rowsRejected: 2 });
       expect(await allResultRows(stack.api(), done.jobId)).toEqual([
@@ -244,7 +271,10 @@ describe('Jobs API (distributed stack)', () => {
         errorPolicy: { mode: 'skip', maxRejected: 1 },
         steps: [{ type: 'source', config: { path: input } }],
       });
-      const done = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId);
+      const done = await waitForJob(
+        stack.api(),
+        (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId,
+      );
       expect(done.status).toBe('FAILED');
       expect(done.error?.message).toMatch(/more than 1 rows rejected/);
     });
@@ -271,12 +301,19 @@ describe('Jobs API (distributed stack)', () => {
     });
 
     it('answers 404/4040 for an unknown pipeline and 400/4002 for a malformed body', async () => {
-      const unknown = await stack.api().post<ErrorEnvelope>('/api/v1/jobs', { pipelineId: 'pl_nope' });
+      const unknown = await stack
+        .api()
+        .post<ErrorEnvelope>('/api/v1/jobs', { pipelineId: 'pl_nope' });
       expect(unknown.status).toBe(404);
       expect(unknown.body.code).toBe(4040);
-      const malformed = await stack.api().post<ErrorEnvelope>('/api/v1/jobs', { input: '/fake/data.csv' });
+      const malformed = await stack
+        .api()
+        .post<ErrorEnvelope>('/api/v1/jobs', { input: '/fake/data.csv' });
       expect(malformed.status).toBe(400);
-      expect(malformed.body).toMatchObject({ code: 4002, details: "missing required field 'pipelineId'" });
+      expect(malformed.body).toMatchObject({
+        code: 4002,
+        details: "missing required field 'pipelineId'",
+      });
     });
 
     it('answers 404/4040 for an unknown job on every job endpoint', async () => {
@@ -329,11 +366,17 @@ describe('Jobs API (distributed stack)', () => {
 
   it('re-runs a finished job as a new job on the same pinned version; refuses to cancel it', async () => {
     const pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
-    const first = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId })).jobId);
+    const first = await waitForJob(
+      stack.api(),
+      (await submitJob(stack.api(), { pipelineId })).jobId,
+    );
     const rerun = await stack.api().post<Job>(`/api/v1/jobs/${first.jobId}/rerun`);
     expect(rerun.status).toBe(202);
     expect(rerun.body.jobId).not.toBe(first.jobId);
-    expect(rerun.body).toMatchObject({ rerunOf: first.jobId, pipelineVersion: first.pipelineVersion });
+    expect(rerun.body).toMatchObject({
+      rerunOf: first.jobId,
+      pipelineVersion: first.pipelineVersion,
+    });
     const done = await waitForJob(stack.api(), rerun.body.jobId);
     expect(done.status).toBe('SUCCEEDED');
     expect(await allResultRows(stack.api(), done.jobId)).toEqual(EXPECTED_UPPER);

@@ -27,7 +27,9 @@ function bigCsv(rows: number): string {
 function checksum(rows: { id: unknown; name: unknown; city: unknown; note: unknown }[]): string {
   let sum = 0n;
   for (const r of rows) {
-    const digest = createHash('sha256').update(JSON.stringify([r.id, r.name, r.city, r.note])).digest();
+    const digest = createHash('sha256')
+      .update(JSON.stringify([r.id, r.name, r.city, r.note]))
+      .digest();
     sum = (sum + digest.readBigUInt64BE(0)) % (1n << 64n);
   }
   return sum.toString(16);
@@ -61,21 +63,28 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       .toArray();
 
   /** A worker process that holds a claim on one of the job's tasks right now. */
-  const busyWorker = async (jobId: string, candidates: ServiceProcess[]): Promise<ServiceProcess> => {
+  const busyWorker = async (
+    jobId: string,
+    candidates: ServiceProcess[],
+  ): Promise<ServiceProcess> => {
     let found: ServiceProcess | undefined;
-    await eventually(async () => {
-      const db = mongo.db();
-      const committed = new Set(
-        (await db.collection('task_commits').find({ jobId }).toArray()).map((c) => c['taskId']),
-      );
-      const claims = await db.collection('task_claims').find({ jobId }).toArray();
-      for (const claim of claims) {
-        if (committed.has(claim['taskId'])) continue;
-        found = candidates.find((w) => String(claim['workerId']).startsWith(`worker-${w.pid}-`));
-        if (found) return true;
-      }
-      return false;
-    }, 30_000, 20);
+    await eventually(
+      async () => {
+        const db = mongo.db();
+        const committed = new Set(
+          (await db.collection('task_commits').find({ jobId }).toArray()).map((c) => c['taskId']),
+        );
+        const claims = await db.collection('task_claims').find({ jobId }).toArray();
+        for (const claim of claims) {
+          if (committed.has(claim['taskId'])) continue;
+          found = candidates.find((w) => String(claim['workerId']).startsWith(`worker-${w.pid}-`));
+          if (found) return true;
+        }
+        return false;
+      },
+      30_000,
+      20,
+    );
     return found!;
   };
 
@@ -122,18 +131,26 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       timeoutMs: 30_000,
     });
     expect(running.status).toBe('RUNNING');
-    await eventually(async () => {
-      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
-      return res.body.progress.tasksDone >= 2;
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+        return res.body.progress.tasksDone >= 2;
+      },
+      30_000,
+      50,
+    );
     const victim = await busyWorker(job.jobId, [stack.service('worker'), worker2]);
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
 
-    const retried = await eventually(async () => {
-      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
-      return res.body.attempts.retries >= 1 || res.body.status === 'SUCCEEDED';
-    }, 30_000, 100);
+    const retried = await eventually(
+      async () => {
+        const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+        return res.body.attempts.retries >= 1 || res.body.status === 'SUCCEEDED';
+      },
+      30_000,
+      100,
+    );
     expect(retried).toBeLessThan(30_000);
 
     const done = await waitForJob(stack.api(), job.jobId, { timeoutMs: 120_000 });
@@ -152,19 +169,25 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
         { type: 'sink', config: { path: '/big/copy.csv' } },
       ],
     });
-    const fileDone = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId: fileJob.id })).jobId);
+    const fileDone = await waitForJob(
+      stack.api(),
+      (await submitJob(stack.api(), { pipelineId: fileJob.id })).jobId,
+    );
     expect(fileDone.status).toBe('SUCCEEDED');
     const outputPath = join(stack.dataDir, 'big/copy.csv');
     const before = { text: stack.readData('big/copy.csv'), mtime: statSync(outputPath).mtimeMs };
     expect(before.text).toBe(stack.readData('big/input.csv'));
-    const dbJobs = await stack.api().get<{ items: Job[] }>(
-      `/api/v1/jobs?pipelineId=${pipelineId}&status=SUCCEEDED`,
-    );
+    const dbJobs = await stack
+      .api()
+      .get<{ items: Job[] }>(`/api/v1/jobs?pipelineId=${pipelineId}&status=SUCCEEDED`);
     const dbJob = dbJobs.body.items[0]!;
 
     // Every worker leaves the group, the group's offsets go back to the start, a worker returns.
     await stack.service('worker').stop('SIGTERM');
-    const kafka = new Kafka({ brokers: process.env['KAFKA_BROKERS']!.split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      brokers: process.env['KAFKA_BROKERS']!.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -175,15 +198,25 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       await admin.resetOffsets({ groupId: WORKER_GROUP, topic: TASK_TOPIC, earliest: true });
       const replayer = await stack.addReplica('worker');
       // Wait until the group has consumed the whole topic again.
-      await eventually(async () => {
-        const [ends, committed] = await Promise.all([
-          admin.fetchTopicOffsets(TASK_TOPIC),
-          admin.fetchOffsets({ groupId: WORKER_GROUP, topics: [TASK_TOPIC] }),
-        ]);
-        const done = new Map(committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]));
-        return ends.every((e) => Number(e.high) === 0 || done.get(e.partition) === Number(e.high));
-      }, 90_000, 500);
-      expect(replayer.logLines().some((l) => l['msg'] === 'task handled' && l['outcome'] === 'skipped')).toBe(true);
+      await eventually(
+        async () => {
+          const [ends, committed] = await Promise.all([
+            admin.fetchTopicOffsets(TASK_TOPIC),
+            admin.fetchOffsets({ groupId: WORKER_GROUP, topics: [TASK_TOPIC] }),
+          ]);
+          const done = new Map(
+            committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]),
+          );
+          return ends.every(
+            (e) => Number(e.high) === 0 || done.get(e.partition) === Number(e.high),
+          );
+        },
+        90_000,
+        500,
+      );
+      expect(
+        replayer.logLines().some((l) => l['msg'] === 'task handled' && l['outcome'] === 'skipped'),
+      ).toBe(true);
     } finally {
       await admin.disconnect();
     }
@@ -199,18 +232,26 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     const replayer = stack.replicas[stack.replicas.length - 1]!;
     const spare = await stack.addReplica('worker', { TASK_HEARTBEAT_MS: '1000' });
     const job = await submitJob(stack.api(), { pipelineId });
-    await eventually(async () => {
-      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
-      return res.body.progress.tasksDone >= 1;
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+        return res.body.progress.tasksDone >= 1;
+      },
+      30_000,
+      50,
+    );
     const hung = await busyWorker(job.jobId, [replayer, spare]);
     hung.signal('SIGSTOP');
     const frozenAt = Date.now();
     try {
-      const retried = await eventually(async () => {
-        const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
-        return res.body.attempts.retries >= 1;
-      }, 30_000, 100);
+      const retried = await eventually(
+        async () => {
+          const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+          return res.body.attempts.retries >= 1;
+        },
+        30_000,
+        100,
+      );
       expect(retried).toBeLessThan(30_000);
     } finally {
       hung.signal('SIGCONT');
@@ -219,25 +260,35 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     expect(done.status).toBe('SUCCEEDED');
     await expectExactlyOnce(done.jobId);
     // The woken worker noticed it had been superseded instead of committing.
-    await eventually(async () =>
-      hung.logLines().some((l) => /superseded|fenced/.test(String(l['reason'] ?? l['msg']))),
-    10_000);
+    await eventually(
+      async () =>
+        hung.logLines().some((l) => /superseded|fenced/.test(String(l['reason'] ?? l['msg']))),
+      10_000,
+    );
     expect(Date.now() - frozenAt).toBeLessThan(120_000);
   });
 
   it('cancel stops a running job within seconds', async () => {
     const job = await submitJob(stack.api(), { pipelineId });
-    await eventually(async () => {
-      const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
-      return res.body.progress.rowsWritten > 0;
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const res = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+        return res.body.progress.rowsWritten > 0;
+      },
+      30_000,
+      50,
+    );
     const res = await stack.api().post<Job>(`/api/v1/jobs/${job.jobId}/cancel`);
     expect(res.status).toBe(202);
     expect(['CANCELLING', 'CANCELLED']).toContain(res.body.status);
-    const cancelledIn = await eventually(async () => {
-      const status = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
-      return status.body.status === 'CANCELLED';
-    }, 15_000, 100);
+    const cancelledIn = await eventually(
+      async () => {
+        const status = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
+        return status.body.status === 'CANCELLED';
+      },
+      15_000,
+      100,
+    );
     expect(cancelledIn).toBeLessThan(15_000);
     const final = await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}/status`);
     expect(final.body.progress.rowsWritten).toBeLessThan(ROWS);

@@ -207,6 +207,17 @@ describe('Pipelines API (distributed stack)', () => {
       ],
       ['no steps', { name: 'p', steps: [] }, "field 'steps' must contain at least one step"],
       [
+        'a filter expression that does not parse',
+        {
+          name: 'p',
+          steps: [
+            { type: 'source', config: { path: '/a.csv' } },
+            { type: 'transform', config: { operation: 'filter', expression: 'amount >' } },
+          ],
+        },
+        "Step 'transform' (steps[1]) operation 'filter' expression:",
+      ],
+      [
         'a path escaping the data root',
         { name: 'p', steps: [{ type: 'source', config: { path: '/../../etc/passwd' } }] },
         "must not contain '..' segments",

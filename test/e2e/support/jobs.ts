@@ -1,4 +1,4 @@
-import type { ApiClient } from '@cloudflow/testing';
+import type { ApiClient, ApiResponse } from '@cloudflow/testing';
 import type { Job, JobResults, JobStatus, Pipeline } from '@cloudflow/contracts';
 
 const FINISHED: JobStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
@@ -18,7 +18,9 @@ export async function waitForJob(
     if (statuses.includes(last.status)) return last;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`job ${jobId} not in ${statuses.join('/')} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  throw new Error(
+    `job ${jobId} not in ${statuses.join('/')} within ${timeoutMs} ms: ${JSON.stringify(last)}`,
+  );
 }
 
 export async function createPipeline(api: ApiClient, body: object): Promise<Pipeline> {
@@ -42,8 +44,10 @@ export async function allResultRows(
   const rows: Record<string, unknown>[] = [];
   let cursor: string | null = null;
   do {
-    const query: string = `limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
-    const res = await api.get<JobResults>(`/api/v1/jobs/${jobId}/results?${query}`);
+    const after = cursor === null ? '' : `&cursor=${cursor}`;
+    const res: ApiResponse<JobResults> = await api.get<JobResults>(
+      `/api/v1/jobs/${jobId}/results?limit=${limit}${after}`,
+    );
     if (res.status !== 200) throw new Error(`results answered ${res.status}: ${res.text}`);
     rows.push(...res.body.rows);
     cursor = res.body.nextCursor;

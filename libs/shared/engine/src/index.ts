@@ -6,3 +6,4 @@ export * from './formats/planner';
 export * from './formats/read-range';
 export * from './formats/writers';
 export * from './transforms/compile-transforms';
+export * from './pipeline-check';

@@ -53,13 +53,15 @@ export async function runRangeTask(task: RangeTask): Promise<TaskCounts> {
       const outLines: number[] = [];
       const { rows, lines } = batch;
       for (let i = 0; i < rows.length; i++) {
-        const result = transform(rows[i]!);
+        const row = rows[i] as Row;
+        const line = lines[i] as number;
+        const result = transform(row);
         if (result === null) continue;
         if (result instanceof RowRejected) {
-          rejected.push({ line: lines[i]!, reason: result.reason, row: rows[i] });
+          rejected.push({ line, reason: result.reason, row });
         } else {
           out.push(result);
-          outLines.push(lines[i]!);
+          outLines.push(line);
         }
       }
       if (sink instanceof FilePartSink && out.length > 0) {
@@ -88,7 +90,7 @@ export async function runRangeTask(task: RangeTask): Promise<TaskCounts> {
 }
 
 function enforcePolicy(policy: ErrorPolicy, rejected: Rejection[], totalRejected: number): void {
-  const first = [...rejected].sort((a, b) => a.line - b.line)[0]!;
+  const first = rejected.reduce((a, b) => (b.line < a.line ? b : a));
   if (policy.mode === 'fail') {
     throw new PermanentTaskError(
       `line ${first.line}: ${first.reason} (the pipeline's errorPolicy is 'fail'; set it to 'skip' to route such rows to the rejected output)`,
@@ -111,12 +113,14 @@ function moveMisfitsToRejected(
   if (misfits.size === 0) return;
   let kept = 0;
   for (let i = 0; i < out.length; i++) {
+    const row = out[i] as Row;
+    const line = outLines[i] as number;
     const reason = misfits.get(i);
     if (reason !== undefined) {
-      rejected.push({ line: outLines[i]!, reason, row: out[i] });
+      rejected.push({ line, reason, row });
     } else {
-      out[kept] = out[i]!;
-      outLines[kept] = outLines[i]!;
+      out[kept] = row;
+      outLines[kept] = line;
       kept++;
     }
   }

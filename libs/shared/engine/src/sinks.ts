@@ -31,8 +31,13 @@ export class DocumentSink implements RowSink {
   }
 
   // Inserted rows are durable and, keyed by input line, identical on a retry.
-  async commit(): Promise<void> {}
-  async abort(): Promise<void> {}
+  commit(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  abort(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** A row whose fields do not fit the CSV part's columns; the engine rejects it. */
@@ -62,11 +67,11 @@ export class FilePartSink implements RowSink {
     } else {
       let header = '';
       if (!this.columns) {
-        this.columns = Object.keys(rows[0]!);
+        this.columns = Object.keys(rows[0] as Row);
         this.columnSet = new Set(this.columns);
         header = formatCsvHeader(this.columns);
       }
-      for (const row of rows) this.checkShape(row);
+      for (const row of rows) this.checkShape(row, this.columnSet as Set<string>);
       text = header + formatCsvRows(rows, this.columns);
     }
     await handle.write(text);
@@ -106,9 +111,9 @@ export class FilePartSink implements RowSink {
     await rm(`${this.partPath}.tmp`, { force: true });
   }
 
-  private checkShape(row: Row): void {
+  private checkShape(row: Row, columns: Set<string>): void {
     for (const key in row) {
-      if (!this.columnSet!.has(key)) throw new RowShapeError(`unexpected field '${key}'`);
+      if (!columns.has(key)) throw new RowShapeError(`unexpected field '${key}'`);
     }
   }
 
@@ -143,8 +148,7 @@ export async function assembleParts(options: {
     if (format === 'csv' && union.length > 0) {
       bytesWritten += (await out.write(formatCsvHeader(union))).bytesWritten;
     }
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
+    for (const [i, part] of parts.entries()) {
       const header = headers[i] ?? null;
       if (format === 'csv' && header && !sameColumns(header, union)) {
         bytesWritten += await remapCsvPart(part, header, union, out);

@@ -51,11 +51,17 @@ export type RowDestination =
 export class RowStore {
   constructor(@InjectConnection() private readonly connection: Connection) {}
 
+  private db() {
+    const db = this.connection.db;
+    if (!db) throw new Error('MongoDB is not connected');
+    return db;
+  }
+
   /** Inserts documents, ignoring those already present (a retried task). */
   async insertIdempotently(collection: string, docs: Row[]): Promise<void> {
     if (docs.length === 0) return;
     try {
-      await this.connection.db!.collection(collection).insertMany(docs, { ordered: false });
+      await this.db().collection(collection).insertMany(docs, { ordered: false });
     } catch (error) {
       if (!isOnlyDuplicates(error)) throw error;
     }
@@ -63,7 +69,7 @@ export class RowStore {
 
   resultRowDocs(scope: WorkspaceScope, jobId: string, rows: Row[], lines: number[]): Row[] {
     return rows.map((row, i) => ({
-      _id: rowId(jobId, lines[i]!),
+      _id: rowId(jobId, lines[i] as number),
       workspaceId: scope.workspaceId,
       jobId,
       row,
@@ -71,7 +77,7 @@ export class RowStore {
   }
 
   collectionDocs(jobId: string, rows: Row[], lines: number[]): Row[] {
-    return rows.map((row, i) => ({ ...row, _id: rowId(jobId, lines[i]!), _job: jobId }));
+    return rows.map((row, i) => ({ ...row, _id: rowId(jobId, lines[i] as number), _job: jobId }));
   }
 
   collectionOf(scope: WorkspaceScope, destination: RowDestination): string {
@@ -99,8 +105,8 @@ export class RowStore {
     const filter: Row = { _id: { $gt: after ?? `${jobId}:`, $lt: `${jobId};` } };
     // The shared collections hold every workspace's rows; a sink collection is per workspace.
     if (destination.kind !== 'collection') filter['workspaceId'] = scope.workspaceId;
-    const docs = await this.connection
-      .db!.collection<Row & { _id: string }>(this.collectionOf(scope, destination))
+    const docs = await this.db()
+      .collection<Row & { _id: string }>(this.collectionOf(scope, destination))
       .find(filter as never)
       .sort({ _id: 1 })
       .limit(page.limit + 1)

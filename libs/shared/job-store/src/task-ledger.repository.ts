@@ -80,9 +80,7 @@ export class TaskLedger implements OnModuleInit {
    * Takes attempt N's commit slot for its output. `fenced`: the scheduler
    * handed the task on first, so this attempt's output must not count.
    */
-  async commit(
-    commit: Omit<CommitDocument, '_id' | 'outcome'>,
-  ): Promise<'committed' | 'fenced'> {
+  async commit(commit: Omit<CommitDocument, '_id' | 'outcome'>): Promise<'committed' | 'fenced'> {
     const _id = attemptId(commit.taskId, commit.attempt);
     const doc: CommitDocument = { ...commit, _id, outcome: 'committed' };
     if (await insertOnce(this.commits, doc)) return 'committed';
@@ -148,7 +146,10 @@ export class TaskLedger implements OnModuleInit {
       this.attempts.find(byJob).lean<AttemptDocument[]>().exec(),
       this.claims.find(byJob).lean<ClaimDocument[]>().exec(),
       this.failures.find(byJob).lean<FailureDocument[]>().exec(),
-      this.commits.find({ ...byJob, outcome: 'committed' }).lean<CommitDocument[]>().exec(),
+      this.commits
+        .find({ ...byJob, outcome: 'committed' })
+        .lean<CommitDocument[]>()
+        .exec(),
     ]);
     return { tasks, attempts, claims, failures, commits };
   }

@@ -8,7 +8,6 @@ import type { TaskCounts } from '@cloudflow/contracts';
  * (ADR 0003). Ids: task `<jobId>.<seq>`, attempt-scoped `<taskId>#<attempt>`.
  */
 
-
 export interface TaskRange {
   start: number;
   end: number;

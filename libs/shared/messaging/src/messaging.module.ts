@@ -21,7 +21,6 @@ import { KAFKA, KAFKA_SETTINGS, TOPICS_READY } from './messaging.tokens';
 export { KAFKA, KAFKA_SETTINGS, TOPICS_READY };
 import { TopicPublisher } from './topic-publisher';
 
-
 export interface MessagingOptions {
   settings: KafkaSettings;
   /** Set for processes that call other services. */
@@ -60,7 +59,6 @@ export class KafkaReadiness implements OnApplicationShutdown {
     await this.admin?.disconnect();
   }
 }
-
 
 @Module({})
 export class MessagingModule {

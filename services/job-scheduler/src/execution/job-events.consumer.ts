@@ -33,7 +33,10 @@ export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     await this.topicsReady;
-    const consumer = this.kafka.consumer({ ...CONSUMER_SETTINGS, groupId: SCHEDULER_EVENTS_GROUP_ID });
+    const consumer = this.kafka.consumer({
+      ...CONSUMER_SETTINGS,
+      groupId: SCHEDULER_EVENTS_GROUP_ID,
+    });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: Topics.jobEvents, fromBeginning: false });
@@ -48,7 +51,11 @@ export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationS
         await withSpan(
           `${Topics.jobEvents} process`,
           'consumer',
-          { 'messaging.system': 'kafka', 'cloudflow.job_id': event.jobId, 'cloudflow.event': event.type },
+          {
+            'messaging.system': 'kafka',
+            'cloudflow.job_id': event.jobId,
+            'cloudflow.event': event.type,
+          },
           () => this.reconciler.reconcile({ workspaceId: event.workspaceId }, event.jobId),
           extractTraceContext(message.headers ?? {}),
         ).catch((error: unknown) => {

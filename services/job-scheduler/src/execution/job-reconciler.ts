@@ -9,13 +9,7 @@ import {
 } from '@cloudflow/job-store';
 import type { WorkspaceScope } from '@cloudflow/persistence';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
-import {
-  attemptsOf,
-  decide,
-  firstClaimAt,
-  progressOf,
-  type ExecutionPolicy,
-} from './job-analysis';
+import { attemptsOf, decide, firstClaimAt, progressOf, type ExecutionPolicy } from './job-analysis';
 import { SCHEDULER_CONFIG, executionPolicy } from './scheduler-settings';
 import { TaskDispatcher } from './task-dispatcher';
 

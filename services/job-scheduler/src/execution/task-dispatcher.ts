@@ -18,7 +18,10 @@ export class TaskDispatcher {
   ) {}
 
   /** Dispatches the given attempts; returns how many this replica dispatched. */
-  async dispatch(items: { task: TaskDocument; attempt: number }[], now = new Date()): Promise<number> {
+  async dispatch(
+    items: { task: TaskDocument; attempt: number }[],
+    now = new Date(),
+  ): Promise<number> {
     const won: { task: TaskDocument; attempt: number }[] = [];
     for (const item of items) {
       // Attempt N-1 must be unable to commit before attempt N exists.

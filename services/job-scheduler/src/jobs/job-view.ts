@@ -21,7 +21,7 @@ export function toJob(job: JobDocument, ledger?: JobLedgerSnapshot): Job {
     error: job.error,
     ...(job.rerunOf !== undefined && { rerunOf: job.rerunOf }),
     timeoutSeconds: job.timeoutSeconds,
-    createdAt: iso(job.createdAt)!,
+    createdAt: new Date(job.createdAt).toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),
   };

@@ -141,7 +141,14 @@ export class JobsService {
     const rows = page.items.map((doc) =>
       destination.kind === 'result-store' ? (doc['row'] as Row) : withoutMeta(doc),
     );
-    return { jobId, status: job.status, output: job.output, counts, rows, nextCursor: page.nextCursor };
+    return {
+      jobId,
+      status: job.status,
+      output: job.output,
+      counts,
+      rows,
+      nextCursor: page.nextCursor,
+    };
   }
 
   async rejected(
@@ -282,7 +289,11 @@ function requireCursor(cursor: string | undefined, belongs: (id: string) => bool
 }
 
 function fingerprintOf(request: SubmitJobRequest): string {
-  const canonical = JSON.stringify([request.pipelineId, request.input ?? null, request.timeoutSeconds ?? null]);
+  const canonical = JSON.stringify([
+    request.pipelineId,
+    request.input ?? null,
+    request.timeoutSeconds ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

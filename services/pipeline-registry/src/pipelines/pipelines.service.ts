@@ -8,8 +8,10 @@ import {
   validateUpdatePipeline,
   type Page,
   type Pipeline,
+  type PipelineStep,
   type Principal,
 } from '@cloudflow/contracts';
+import { engineProblems } from '@cloudflow/engine';
 import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
 import type { PipelineVersionDocument } from './pipeline.schema';
 import { PipelinesRepository } from './pipelines.repository';
@@ -25,6 +27,7 @@ export class PipelinesService {
     requireScope(principal, 'write');
     const parsed = validateCreatePipeline(definition);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
+    requireRunnable(parsed.value.steps);
     const scope = scopeOf(principal);
     const first = {
       pipelineId: newId('pl'),
@@ -70,6 +73,7 @@ export class PipelinesService {
     requireScope(principal, 'write');
     const parsed = validateUpdatePipeline(patch);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
+    if (parsed.value.steps) requireRunnable(parsed.value.steps);
     const scope = scopeOf(principal);
     for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
       const current = await this.live(scope, pipelineId);
@@ -117,6 +121,12 @@ export class PipelinesService {
     if (!latest || latest.deleted) throw AppError.notFound('Pipeline', pipelineId);
     return latest;
   }
+}
+
+/** Expressions and other engine-level checks, so a pipeline that cannot run is refused up front. */
+function requireRunnable(steps: PipelineStep[]): void {
+  const problems = engineProblems(steps);
+  if (problems.length > 0) throw AppError.invalidPipeline(problems.join('; '));
 }
 
 function scopeOf(principal: Principal): WorkspaceScope {

@@ -7,12 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TaskMessageSchema, Topics } from '@cloudflow/contracts';
-import {
-  KAFKA,
-  TASK_CONSUMER_SETTINGS,
-  TOPICS_READY,
-  WORKER_GROUP_ID,
-} from '@cloudflow/messaging';
+import { KAFKA, TASK_CONSUMER_SETTINGS, TOPICS_READY, WORKER_GROUP_ID } from '@cloudflow/messaging';
 import { extractTraceContext, withSpan } from '@cloudflow/observability';
 import { TaskRunner } from './task-runner';
 
@@ -44,7 +39,10 @@ export class TaskConsumer implements OnApplicationBootstrap, OnApplicationShutdo
       eachMessage: async ({ message, heartbeat, partition }) => {
         const parsed = TaskMessageSchema.safeParse(safeJson(message.value?.toString()));
         if (!parsed.success) {
-          this.logger.warn({ partition, offset: message.offset }, 'ignoring a malformed task message');
+          this.logger.warn(
+            { partition, offset: message.offset },
+            'ignoring a malformed task message',
+          );
           return;
         }
         const task = parsed.data;

@@ -104,7 +104,9 @@ export class TaskRunner {
       {
         intervalMs: this.config.TASK_HEARTBEAT_MS,
         stallTimeoutMs:
-          message.kind === 'finalize' ? Number.POSITIVE_INFINITY : this.config.TASK_STALL_TIMEOUT_MS,
+          message.kind === 'finalize'
+            ? Number.POSITIVE_INFINITY
+            : this.config.TASK_STALL_TIMEOUT_MS,
       },
     );
     lease.start();
@@ -191,7 +193,11 @@ export class TaskRunner {
     switch (output.kind) {
       case 'file':
         return new FilePartSink(
-          join(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), 'parts', partFileName(message.seq, message.attempt)),
+          join(
+            stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id),
+            'parts',
+            partFileName(message.seq, message.attempt),
+          ),
           output.format,
         );
       case 'collection':

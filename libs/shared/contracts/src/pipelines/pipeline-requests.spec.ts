@@ -202,7 +202,7 @@ describe('validateUpdatePipeline', () => {
 
   it('refuses an empty patch', () => {
     expect(problemsOf(validateUpdatePipeline({}))).toEqual([
-      "request body must set at least one of 'name', 'description', 'steps'",
+      "request body must set at least one of 'name', 'description', 'steps', 'errorPolicy'",
     ]);
   });
 
