@@ -48,7 +48,7 @@ export async function resolveInputFile(
 
 function assertInside(root: string, path: string, userPath: string): void {
   const rel = relative(root, path);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw new DataPathError(`'${userPath}' leads outside the data root`);
   }
 }

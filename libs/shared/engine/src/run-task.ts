@@ -98,7 +98,7 @@ function enforcePolicy(policy: ErrorPolicy, rejected: Rejection[], totalRejected
   }
   if (policy.maxRejected !== undefined && totalRejected > policy.maxRejected) {
     throw new PermanentTaskError(
-      `more than ${policy.maxRejected} rows rejected (errorPolicy.maxRejected); latest at line ${first.line}: ${first.reason}`,
+      `more than ${policy.maxRejected} rows rejected (errorPolicy.maxRejected); among them line ${first.line}: ${first.reason}`,
     );
   }
 }

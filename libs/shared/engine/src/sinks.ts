@@ -53,9 +53,14 @@ export class FilePartSink implements RowSink {
   private columns?: string[];
   private columnSet?: Set<string>;
 
+  /**
+   * `preferredColumns` (the input's columns) fix the CSV column order: object
+   * keys that look like integers (`2024`) would otherwise come first.
+   */
   constructor(
     private readonly partPath: string,
     private readonly format: Format,
+    private readonly preferredColumns: readonly string[] | null = null,
   ) {}
 
   async write(rows: Row[]): Promise<void> {
@@ -67,7 +72,7 @@ export class FilePartSink implements RowSink {
     } else {
       let header = '';
       if (!this.columns) {
-        this.columns = Object.keys(rows[0] as Row);
+        this.columns = this.columnsOf(rows[0] as Row);
         this.columnSet = new Set(this.columns);
         header = formatCsvHeader(this.columns);
       }
@@ -81,7 +86,7 @@ export class FilePartSink implements RowSink {
   misfits(rows: Row[]): Map<number, string> {
     const misfits = new Map<number, string>();
     if (this.format !== 'csv') return misfits;
-    const columns = this.columns ?? (rows[0] ? Object.keys(rows[0]) : []);
+    const columns = this.columns ?? (rows[0] ? this.columnsOf(rows[0]) : []);
     const set = this.columnSet ?? new Set(columns);
     rows.forEach((row, i) => {
       for (const key in row) {
@@ -109,6 +114,15 @@ export class FilePartSink implements RowSink {
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
     await rm(`${this.partPath}.tmp`, { force: true });
+  }
+
+  private columnsOf(row: Row): string[] {
+    const keys = Object.keys(row);
+    if (!this.preferredColumns) return keys;
+    const present = new Set(keys);
+    const known = this.preferredColumns.filter((name) => present.has(name));
+    const knownSet = new Set(known);
+    return [...known, ...keys.filter((key) => !knownSet.has(key))];
   }
 
   private checkShape(row: Row, columns: Set<string>): void {

@@ -13,6 +13,10 @@ import {
   TASK_COMMITS_COLLECTION,
   TASK_FAILURES_COLLECTION,
   TaskSchema,
+  type AttemptDocument,
+  type ClaimDocument,
+  type CommitDocument,
+  type FailureDocument,
   type TaskDocument,
 } from './task.schema';
 
@@ -64,11 +68,11 @@ describe('Task ledger on a real MongoDB-wire server', () => {
       .createConnection(withDatabase(process.env['MONGO_URL']!, uniqueName('it_ledger')))
       .asPromise();
     ledger = new TaskLedger(
-      connection.model(TASKS_COLLECTION, TaskSchema),
-      connection.model(TASK_ATTEMPTS_COLLECTION, AttemptSchema),
-      connection.model(TASK_CLAIMS_COLLECTION, ClaimSchema),
-      connection.model(TASK_FAILURES_COLLECTION, FailureSchema),
-      connection.model(TASK_COMMITS_COLLECTION, CommitSchema),
+      connection.model<TaskDocument>(TASKS_COLLECTION, TaskSchema),
+      connection.model<AttemptDocument>(TASK_ATTEMPTS_COLLECTION, AttemptSchema),
+      connection.model<ClaimDocument>(TASK_CLAIMS_COLLECTION, ClaimSchema),
+      connection.model<FailureDocument>(TASK_FAILURES_COLLECTION, FailureSchema),
+      connection.model<CommitDocument>(TASK_COMMITS_COLLECTION, CommitSchema),
     );
     await ledger.onModuleInit();
     rows = new RowStore(connection);

@@ -90,7 +90,10 @@ export function decide(
   for (const state of states) {
     if (state.committed) continue;
     const { task, latest, claim, failure } = state;
-    if (failure) {
+    if (latest === 0) {
+      // Recorded but never dispatched: the dispatcher stopped in between.
+      dispatch.push({ task, attempt: 1 });
+    } else if (failure) {
       if (latest >= policy.maxAttempts) {
         return fail(
           `${describeTask(states, task._id)} failed ${latest} times; last error: ${failure.message}`,

@@ -199,6 +199,7 @@ export class TaskRunner {
             partFileName(message.seq, message.attempt),
           ),
           output.format,
+          job.input.columns,
         );
       case 'collection':
         return new DocumentSink((rows, lines) =>
