@@ -84,6 +84,15 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
     await this.model.updateOne(this.scoped(scope, { _id: jobId }), { $set: set }).exec();
   }
 
+  /** QUEUED -> RUNNING; the reconciler repairs the rare race with a finishing job from its outcome. */
+  async markRunning(scope: WorkspaceScope, jobId: string, startedAt: Date): Promise<void> {
+    await this.model
+      .updateOne(this.scoped(scope, { _id: jobId, status: 'QUEUED' }), {
+        $set: { status: 'RUNNING', startedAt },
+      })
+      .exec();
+  }
+
   /** Records the job's outcome; false when another outcome was recorded first. */
   async recordOutcome(
     scope: WorkspaceScope,

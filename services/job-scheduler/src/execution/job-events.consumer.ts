@@ -48,6 +48,7 @@ export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationS
           return;
         }
         const event = parsed.data;
+        const scope = { workspaceId: event.workspaceId };
         await withSpan(
           `${Topics.jobEvents} process`,
           'consumer',
@@ -56,11 +57,18 @@ export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationS
             'cloudflow.job_id': event.jobId,
             'cloudflow.event': event.type,
           },
-          () => this.reconciler.reconcile({ workspaceId: event.workspaceId }, event.jobId),
+          async () => {
+            if (event.type === 'task.started') {
+              const at = new Date(Number(message.timestamp));
+              await this.reconciler.markStarted(scope, event.jobId, at);
+            } else {
+              this.reconciler.request(scope, event.jobId);
+            }
+          },
           extractTraceContext(message.headers ?? {}),
         ).catch((error: unknown) => {
           // The sweep reconciles the job again shortly; do not block the partition.
-          this.logger.warn({ err: error, jobId: event.jobId }, 'reconcile after event failed');
+          this.logger.warn({ err: error, jobId: event.jobId }, 'job event not handled');
         });
       },
     });

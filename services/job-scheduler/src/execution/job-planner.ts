@@ -55,14 +55,16 @@ export class JobPlanner implements OnApplicationShutdown {
   private async plan(job: JobDocument, signal: AbortSignal): Promise<void> {
     const scope = { workspaceId: job.workspaceId };
     const { path } = await resolveInputFile(this.config.CLOUDFLOW_DATA_DIR, job.input.path);
-    await this.jobs.update(scope, job._id, { planRenewedAt: new Date() });
     let seq = 0;
     let batch: TaskDocument[] = [];
     let renewedAt = Date.now();
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.ledger.planTasks(batch);
-      await this.dispatcher.dispatch(batch.map((task) => ({ task, attempt: 1 })));
+      // Workers need only the message; the task records are for re-dispatch, so both at once.
+      await Promise.all([
+        this.ledger.planTasks(batch),
+        this.dispatcher.dispatch(batch.map((task) => ({ task, attempt: 1 }))),
+      ]);
       batch = [];
     };
     for await (const range of planRanges(path, job.input, {

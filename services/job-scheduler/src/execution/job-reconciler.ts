@@ -22,6 +22,8 @@ import { TaskDispatcher } from './task-dispatcher';
 export class JobReconciler {
   private readonly logger = new Logger(JobReconciler.name);
   private readonly policy: ExecutionPolicy;
+  /** Jobs with a reconcile in flight, and whether another was asked for meanwhile. */
+  private readonly inFlight = new Map<string, { again: boolean }>();
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -30,6 +32,36 @@ export class JobReconciler {
     @Inject(SCHEDULER_CONFIG) config: JobSchedulerConfig,
   ) {
     this.policy = executionPolicy(config);
+  }
+
+  /**
+   * Asks for a reconcile without waiting. Requests for a job that arrive while
+   * one runs collapse into one more run, so a burst of task events costs two
+   * ledger reads, not one per event.
+   */
+  request(scope: WorkspaceScope, jobId: string): void {
+    const running = this.inFlight.get(jobId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.inFlight.set(jobId, state);
+    void (async () => {
+      do {
+        state.again = false;
+        await this.reconcile(scope, jobId).catch((error: unknown) =>
+          // The sweep reconciles the job again shortly.
+          this.logger.warn({ err: error, jobId }, 'reconcile failed'),
+        );
+      } while (state.again);
+      this.inFlight.delete(jobId);
+    })();
+  }
+
+  /** A task started: a QUEUED job becomes RUNNING. Cheaper than a reconcile. */
+  async markStarted(scope: WorkspaceScope, jobId: string, at: Date): Promise<void> {
+    await this.jobs.markRunning(scope, jobId, at);
   }
 
   async reconcile(scope: WorkspaceScope, jobId: string, now = new Date()): Promise<void> {

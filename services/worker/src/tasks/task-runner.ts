@@ -70,11 +70,7 @@ export class TaskRunner {
 
   async run(message: TaskMessage, keepConsumerAlive: () => Promise<void>): Promise<TaskOutcome> {
     const scope = { workspaceId: message.workspaceId };
-    const job = await this.jobs.findById(scope, message.jobId);
-    if (!job || isTerminalStatus(job.status) || job.cancelRequested) return 'skipped';
-    if (await this.ledger.isCommitted(message.taskId)) return 'skipped';
-    if ((await this.ledger.latestAttempt(message.taskId)) > message.attempt) return 'skipped';
-
+    // Claim first (one insert; a redelivered message stops here), then check the rest at once.
     const claimId = attemptId(message.taskId, message.attempt);
     const now = new Date();
     const claimed = await this.ledger.claim({
@@ -90,6 +86,18 @@ export class TaskRunner {
     });
     // Another worker holds this attempt (a redelivered message); its lease covers it.
     if (!claimed) return 'skipped';
+    const [job, committed, latest] = await Promise.all([
+      this.jobs.findById(scope, message.jobId),
+      this.ledger.isCommitted(message.taskId),
+      this.ledger.latestAttempt(message.taskId),
+    ]);
+    // Done already, or handed on: the claim is not the task's latest attempt, so it binds nothing.
+    if (!job || committed || latest > message.attempt) return 'skipped';
+    if (isTerminalStatus(job.status) || job.cancelRequested) {
+      // Release the claim at once, so a cancellation does not wait for the lease to lapse.
+      const stop = new TaskStopped('the job was cancelled');
+      return this.failed(message, stop, stop);
+    }
     await this.emit('task.started', message);
 
     const abort = new AbortController();
@@ -256,23 +264,26 @@ export class TaskRunner {
     return null;
   }
 
+  /**
+   * Records why an attempt ended without a commit. An attempt that was handed
+   * on (superseded, fenced) records nothing: the newer attempt owns the task.
+   * Anything else is recorded, which also releases the claim at once.
+   */
   private async failed(message: TaskMessage, cause: unknown, error: unknown): Promise<TaskOutcome> {
     const text = cause instanceof Error ? cause.message : String(cause);
+    const context = { taskId: message.taskId, attempt: message.attempt, reason: text };
+    if (/superseded|fenced/.test(text)) {
+      this.logger.warn(context, 'task stopped');
+      return 'stopped';
+    }
+    const stopped = error instanceof TaskStopped || cause instanceof TaskStopped;
     const permanent =
       error instanceof PermanentTaskError ||
       error instanceof DataPathError ||
       error instanceof TransformConfigError;
-    if (error instanceof TaskStopped || /superseded|fenced/.test(text)) {
-      this.logger.warn(
-        { taskId: message.taskId, attempt: message.attempt, reason: text },
-        'task stopped',
-      );
-      return 'stopped';
-    }
-    this.logger[permanent ? 'warn' : 'error'](
-      { taskId: message.taskId, attempt: message.attempt, err: error },
-      permanent ? 'task failed permanently' : 'task failed; the scheduler will retry it',
-    );
+    if (stopped) this.logger.warn(context, 'task stopped');
+    else if (permanent) this.logger.warn({ ...context, err: error }, 'task failed permanently');
+    else this.logger.error({ ...context, err: error }, 'task failed; the scheduler will retry it');
     await this.ledger.recordFailure({
       _id: attemptId(message.taskId, message.attempt),
       workspaceId: message.workspaceId,
@@ -284,7 +295,7 @@ export class TaskRunner {
       failedAt: new Date(),
     });
     await this.emit('task.failed', message);
-    return error instanceof TaskStopped ? 'stopped' : 'failed';
+    return stopped ? 'stopped' : 'failed';
   }
 
   private async emit(
