@@ -19,6 +19,7 @@ import {
   RowStore,
   TaskLedger,
   type JobDocument,
+  type JobLedgerSnapshot,
   type RowDestination,
 } from '@cloudflow/job-store';
 import { RpcClient, TopicPublisher } from '@cloudflow/messaging';
@@ -31,6 +32,9 @@ import { resolveJobSpec, type ResolvedJobSpec } from './job-submission';
 import { toJob } from './job-view';
 
 type Row = Record<string, unknown>;
+
+/** Clients poll status often; a running job's ledger is read at most this often per job. */
+const LEDGER_READ_TTL_MS = 500;
 
 /** Jobs as the API sees them: submit, read, list, results, cancel, re-run. */
 @Injectable()
@@ -90,7 +94,7 @@ export class JobsService {
 
   async get(principal: Principal, jobId: string): Promise<Job> {
     const job = await this.find(scopeOf(principal), jobId);
-    return toJob(job, job.final ? undefined : await this.ledger.snapshot(job._id));
+    return toJob(job, job.final ? undefined : await this.recentLedger(job._id));
   }
 
   async list(principal: Principal, query: ListJobsQuery): Promise<Page<Job>> {
@@ -103,7 +107,7 @@ export class JobsService {
     );
     const items = await Promise.all(
       page.items.map(async (job) =>
-        toJob(job, job.final ? undefined : await this.ledger.snapshot(job._id)),
+        toJob(job, job.final ? undefined : await this.recentLedger(job._id)),
       ),
     );
     return { items, nextCursor: page.nextCursor };
@@ -253,6 +257,23 @@ export class JobsService {
     await this.jobs.insert(scope, job);
     this.planner.start(job);
     return job;
+  }
+
+  private readonly ledgerReads = new Map<
+    string,
+    { at: number; read: Promise<JobLedgerSnapshot> }
+  >();
+
+  /** The job's ledger as of at most LEDGER_READ_TTL_MS ago (the job was found in scope first). */
+  private recentLedger(jobId: string): Promise<JobLedgerSnapshot> {
+    const now = Date.now();
+    const cached = this.ledgerReads.get(jobId);
+    if (cached && now - cached.at < LEDGER_READ_TTL_MS) return cached.read;
+    if (this.ledgerReads.size > 1000) this.ledgerReads.clear();
+    const read = this.ledger.snapshot(jobId);
+    this.ledgerReads.set(jobId, { at: now, read });
+    read.catch(() => this.ledgerReads.delete(jobId));
+    return read;
   }
 
   private async find(scope: WorkspaceScope, jobId: string): Promise<JobDocument> {
