@@ -199,6 +199,42 @@ describe('Jobs API (distributed stack)', () => {
     ]);
   });
 
+  it('reads JSON Lines input given by the job, and rejects a line that is not an object', async () => {
+    const input = stack.writeData(
+      'events/day.jsonl',
+      [
+        '{"user":"ada","amount":12.5,"tags":["a"]}',
+        '{"user":"grace","amount":99}',
+        '[1,2]',
+        '{"user":"alan","amount":250}',
+        '',
+      ].join('\n'),
+    );
+    const pipeline = await createPipeline(stack.api(), {
+      name: 'jsonl',
+      errorPolicy: { mode: 'skip' },
+      steps: [
+        { type: 'transform', config: { operation: 'filter', expression: 'amount > 50' } },
+        { type: 'transform', config: { operation: 'uppercase', fields: ['user'] } },
+      ],
+    });
+    const done = await waitForJob(
+      stack.api(),
+      (await submitJob(stack.api(), { pipelineId: pipeline.id, input })).jobId,
+    );
+    expect(done).toMatchObject({ status: 'SUCCEEDED', input: { path: input, format: 'jsonl' } });
+    expect(await allResultRows(stack.api(), done.jobId)).toEqual([
+      { user: 'GRACE', amount: 99 },
+      { user: 'ALAN', amount: 250 },
+    ]);
+    const rejected = await stack
+      .api()
+      .get<Page<{ line: number; reason: string }>>(`/api/v1/jobs/${done.jobId}/rejected`);
+    expect(rejected.body.items).toEqual([
+      expect.objectContaining({ line: 3, reason: expect.stringMatching(/object/) }),
+    ]);
+  });
+
   it('pins the pipeline version: editing or deleting the pipeline does not change a submitted job', async () => {
     const pipeline = await createPipeline(stack.api(), {
       name: 'pinned',

@@ -183,7 +183,8 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     const dbJob = dbJobs.body.items[0]!;
 
     // Every worker leaves the group, the group's offsets go back to the start, a worker returns.
-    await stack.service('worker').stop('SIGTERM');
+    // (whichever of them survived the kill -9 above)
+    await Promise.all([stack.service('worker').stop('SIGTERM'), worker2.stop('SIGTERM')]);
     const kafka = new Kafka({
       brokers: process.env['KAFKA_BROKERS']!.split(','),
       logLevel: logLevel.NOTHING,
@@ -266,6 +267,31 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       10_000,
     );
     expect(Date.now() - frozenAt).toBeLessThan(120_000);
+  });
+
+  it('fails a job that outlives its timeout and stops its running tasks', async () => {
+    const job = await submitJob(stack.api(), { pipelineId, timeoutSeconds: 1 });
+    const done = await waitForJob(stack.api(), job.jobId, { timeoutMs: 30_000 });
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.message).toBe('the job did not finish within its timeout of 1 s');
+    expect(done.progress.rowsWritten).toBeLessThan(ROWS);
+    // Nothing keeps running for it: the workers drop its tasks.
+    await eventually(async () => {
+      const claims = await mongo
+        .db()
+        .collection('task_claims')
+        .find({ jobId: job.jobId })
+        .toArray();
+      const settled = await mongo
+        .db()
+        .collection('task_failures')
+        .countDocuments({ jobId: job.jobId });
+      const commits = await mongo
+        .db()
+        .collection('task_commits')
+        .countDocuments({ jobId: job.jobId });
+      return claims.length <= settled + commits;
+    }, 20_000);
   });
 
   it('cancel stops a running job within seconds', async () => {

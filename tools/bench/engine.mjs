@@ -7,9 +7,9 @@ import { BENCH_DIR, MiB, median, round, say } from './util.mjs';
 const run = promisify(execFile);
 const CHILD = new URL('./engine-child.mjs', import.meta.url).pathname;
 
-async function measureOnce(mode, csv) {
+async function measureOnce(mode, csv, instance = 0) {
   const args = [CHILD, mode, csv.path];
-  if (mode === 'engine') args.push(join(BENCH_DIR, 'engine-out.part'));
+  if (mode === 'engine') args.push(join(BENCH_DIR, `engine-out-${instance}.part`));
   const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20 });
   const result = JSON.parse(stdout.trim().split('\n').pop());
   if (result.rows !== csv.rows) {
@@ -46,4 +46,28 @@ export async function measureEngine(mode, csv, repeats = 3) {
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
     runs,
   };
+}
+
+/**
+ * The data plane's scaling without the control plane: `processes` engine
+ * processes at once, each over the whole file. Aggregate MiB/s over the
+ * slowest one, and the speed-up over one process measured the same way.
+ */
+export async function measureEngineParallel(csv, processes = 2) {
+  const single = await measureOnce('engine', csv);
+  const runs = await Promise.all(
+    Array.from({ length: processes }, (_, i) => measureOnce('engine', csv, i + 1)),
+  );
+  const slowest = Math.max(...runs.map((r) => r.seconds));
+  const aggregate = round((processes * csv.bytes) / MiB / slowest, 2);
+  const result = {
+    processes,
+    singleMiBps: single.mibPerSecond,
+    aggregateMiBps: aggregate,
+    speedup: round(aggregate / single.mibPerSecond, 2),
+  };
+  say(
+    `engine x${processes} in parallel: ${aggregate} MiB/s together, ${result.speedup}x one process`,
+  );
+  return result;
 }

@@ -5,7 +5,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureInputCsv, tinyCsv } from './data.mjs';
-import { measureEngine } from './engine.mjs';
+import { measureEngine, measureEngineParallel } from './engine.mjs';
 import { Api, submitLatency, timedFileJob } from './jobs.mjs';
 import {
   BenchStack,
@@ -123,6 +123,8 @@ function summary(r) {
     `${pad('parse only')}${r.parse.bestMiBps.toFixed(1)} MiB/s   (median ${r.parse.medianMiBps.toFixed(1)})`,
     `${pad('engine CSV->uppercase->CSV')}${r.engine.bestMiBps.toFixed(1)} MiB/s per core   ` +
       `(median ${r.engine.medianMiBps.toFixed(1)}, peak RSS ${Math.round(r.engine.peakRssMb)} MB)`,
+    `${pad('engine x2 processes at once')}${r.engineParallel.aggregateMiBps.toFixed(1)} MiB/s together` +
+      `   speed-up ${r.engineParallel.speedup.toFixed(2)}x (data plane alone)`,
   ];
   if (r.endToEnd?.jobs) {
     const { oneWorker: one, twoWorkers: two, speedup } = r.endToEnd.jobs;
@@ -163,6 +165,7 @@ async function main() {
   say('step 2/3: engine alone, 3 runs each, one process each');
   results.parse = await measureEngine('parse', csv);
   results.engine = await measureEngine('engine', csv);
+  results.engineParallel = await measureEngineParallel(csv, 2);
 
   if (exclusive) exclusive = await waitForExclusiveMachine();
   if (exclusive) {

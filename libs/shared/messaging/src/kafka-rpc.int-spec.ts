@@ -59,6 +59,7 @@ class FakeRegistryController {
       id: req.pipelineId,
       name: `seen by ${req.principal.workspaceId}`,
       steps: [],
+      errorPolicy: { mode: 'fail' as const },
       version: 1,
       createdAt: new Date(0).toISOString(),
       updatedAt: new Date(0).toISOString(),
