@@ -47,7 +47,9 @@ stop_all() {
 if [[ "${STACK_DETACH:-}" != "true" ]]; then trap 'stop_all; exit 0' INT TERM; fi
 
 for name in auth pipeline-registry job-scheduler worker datasource-broker gateway; do
-  PORT="${PORTS[$name]}" node --enable-source-maps "dist/services/$name/src/main.js" >"$LOG_DIR/$name.log" 2>&1 &
+  # shellcheck disable=SC2046 # the V8 flags of tools/node-options.json, one word each
+  PORT="${PORTS[$name]}" node --enable-source-maps $(node -p "(require('./tools/node-options.json')['$name'] || []).join(' ')") \
+    "dist/services/$name/src/main.js" >"$LOG_DIR/$name.log" 2>&1 &
   echo $! >>"$PID_FILE"
 done
 

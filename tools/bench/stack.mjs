@@ -1,7 +1,7 @@
 // The distributed stack for steps 4 and 5: infrastructure (deploy/local/infra unless
 // KAFKA_BROKERS and MONGO_URL are set) and the six services as processes on free ports.
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,7 +106,9 @@ class Service {
   start() {
     const entry = join(ROOT, 'dist/services', this.name, 'src/main.js');
     const log = createWriteStream(join(this.logDir, `${this.id}.log`));
-    this.child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    const flags =
+      JSON.parse(readFileSync(join(ROOT, 'tools/node-options.json'), 'utf8'))[this.name] ?? [];
+    this.child = spawn(process.execPath, ['--enable-source-maps', ...flags, entry], {
       cwd: ROOT,
       env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],

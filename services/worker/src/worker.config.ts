@@ -11,5 +11,7 @@ export const WorkerConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.sha
     TASK_STALL_TIMEOUT_MS: env.positiveInt(20_000),
     /** Rows per batch through the engine (memory per worker scales with it). */
     TASK_BATCH_ROWS: env.positiveInt(2_000),
+    /** A longer input record is rejected rather than buffered; keep well under the heap. */
+    TASK_MAX_RECORD_BYTES: env.positiveInt(16 * 1024 * 1024),
   });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;

@@ -32,6 +32,8 @@ export interface RangeTask {
   rejectedElsewhere?: number;
   signal?: AbortSignal;
   batchRows?: number;
+  /** A longer record is rejected rather than buffered (bounds memory). */
+  maxRecordBytes?: number;
   onProgress?: (counts: Readonly<TaskCounts>) => void;
 }
 
@@ -46,6 +48,7 @@ export async function runRangeTask(task: RangeTask): Promise<TaskCounts> {
   try {
     for await (const batch of readRange(task.path, task.range, task.input, task.columns, {
       batchRows: task.batchRows,
+      maxRecordBytes: task.maxRecordBytes,
       signal: task.signal,
     })) {
       const rejected: Rejection[] = batch.malformed.slice();

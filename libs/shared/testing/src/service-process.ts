@@ -22,6 +22,15 @@ export interface ServiceProcessOptions {
   instance?: string;
 }
 
+/** The V8 flags a service is started with everywhere (tools/node-options.json). */
+export function nodeOptionsOf(name: ServiceName): string[] {
+  const options = JSON.parse(
+    readFileSync(join(REPO_ROOT, 'tools/node-options.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  const flags = options[name];
+  return Array.isArray(flags) ? flags.map(String) : [];
+}
+
 /**
  * One CloudFlow service as its own OS process, started from the compiled
  * output (`npm run build`) exactly as in production. Its stdout (JSON logs)
@@ -49,11 +58,15 @@ export class ServiceProcess {
   start(): void {
     const entry = join(REPO_ROOT, 'dist/services', this.options.name, 'src/main.js');
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-      cwd: REPO_ROOT,
-      env: { ...this.options.env, PORT: String(this.options.port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', ...nodeOptionsOf(this.options.name), entry],
+      {
+        cwd: REPO_ROOT,
+        env: { ...this.options.env, PORT: String(this.options.port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));

@@ -191,6 +191,7 @@ export class TaskRunner {
       policy: job.errorPolicy,
       signal,
       batchRows: this.config.TASK_BATCH_ROWS,
+      maxRecordBytes: this.config.TASK_MAX_RECORD_BYTES,
       onProgress,
     });
   }
