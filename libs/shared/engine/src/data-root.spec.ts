@@ -1,7 +1,12 @@
 import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataPathError, resolveDataPath, resolveInputFile } from './data-root';
+import {
+  DataPathError,
+  resolveDataPath,
+  resolveInputFile,
+  resolveSubmittedInput,
+} from './data-root';
 
 let base: string;
 /** The data root as given (a real directory). */
@@ -137,6 +142,7 @@ describe('resolveInputFile', () => {
     await expect(resolveInputFile(root, '/data.csv')).resolves.toStrictEqual({
       path: join(realRoot, 'data.csv'),
       size: 12,
+      mtimeMs: expect.any(Number),
     });
   });
 
@@ -144,7 +150,24 @@ describe('resolveInputFile', () => {
     await expect(resolveInputFile(root, '/link-in.csv')).resolves.toStrictEqual({
       path: join(realRoot, 'link-in.csv'),
       size: 12,
+      mtimeMs: expect.any(Number),
     });
+  });
+
+  it("refuses CloudFlow's own staging area as a path", async () => {
+    expect(await refusal('/.cloudflow/jobs/job_1/parts/000000.a1.part', resolveInputFile)).toBe(
+      "'/.cloudflow' is reserved for CloudFlow's own files",
+    );
+  });
+
+  it('refuses an input that changed after submission, and accepts the same file', async () => {
+    const { size, mtimeMs } = await resolveInputFile(root, '/data.csv');
+    await expect(
+      resolveSubmittedInput(root, '/data.csv', { bytesTotal: size, mtimeMs }),
+    ).resolves.toBe(join(realRoot, 'data.csv'));
+    await expect(
+      resolveSubmittedInput(root, '/data.csv', { bytesTotal: size + 1, mtimeMs }),
+    ).rejects.toThrow("input '/data.csv' changed after the job was submitted");
   });
 
   it('says when the input does not exist', async () => {

@@ -22,8 +22,12 @@ export async function resolveDataPath(root: string, userPath: string): Promise<s
   } catch {
     // Not percent-encoded; use as written.
   }
-  if (decoded.split(/[\\/]/).includes('..')) {
+  const segments = decoded.split(/[\\/]/).filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) {
     throw new DataPathError("path must not contain '..' segments");
+  }
+  if (segments[0] === RESERVED_DIR) {
+    throw new DataPathError(`'/${RESERVED_DIR}' is reserved for CloudFlow's own files`);
   }
   const realRoot = await realpath(root);
   const candidate = resolve(realRoot, `.${sep}${userPath.replace(/^[\\/]+/, '')}`);
@@ -34,16 +38,37 @@ export async function resolveDataPath(root: string, userPath: string): Promise<s
   return candidate;
 }
 
+/** CloudFlow's own files under the data root (staged job output); no user path may name it. */
+export const RESERVED_DIR = '.cloudflow';
+
 /** Resolves an input path that must be an existing regular file; returns it with its size. */
 export async function resolveInputFile(
   root: string,
   userPath: string,
-): Promise<{ path: string; size: number }> {
+): Promise<{ path: string; size: number; mtimeMs: number }> {
   const path = await resolveDataPath(root, userPath);
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new DataPathError(`input '${userPath}' does not exist under the data root`);
   if (!info.isFile()) throw new DataPathError(`input '${userPath}' is not a file`);
-  return { path, size: info.size };
+  return { path, size: info.size, mtimeMs: info.mtimeMs };
+}
+
+/**
+ * Resolves a job's input and checks it is the file the job was submitted on:
+ * byte ranges planned on one version of a file must not be read from another.
+ */
+export async function resolveSubmittedInput(
+  root: string,
+  userPath: string,
+  submitted: { bytesTotal: number; mtimeMs: number },
+): Promise<string> {
+  const file = await resolveInputFile(root, userPath);
+  if (file.size !== submitted.bytesTotal || file.mtimeMs !== submitted.mtimeMs) {
+    throw new DataPathError(
+      `input '${userPath}' changed after the job was submitted; submit a new job to read it`,
+    );
+  }
+  return file.path;
 }
 
 function assertInside(root: string, path: string, userPath: string): void {

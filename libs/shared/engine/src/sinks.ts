@@ -3,6 +3,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { formatCsvHeader, formatCsvRows, formatJsonlRows } from './formats/writers';
 import { readRange } from './formats/read-range';
+import { RESERVED_DIR } from './data-root';
 import { DEFAULT_CSV_OPTIONS, type Format, type Rejection, type Row } from './model';
 
 /**
@@ -151,13 +152,17 @@ export async function assembleParts(options: {
   target: string;
   format: Format;
   tmpPath: string;
+  /** Checked before the file is moved into place: a cancelled job must not replace the target. */
+  signal?: AbortSignal;
 }): Promise<{ bytesWritten: number }> {
-  const { parts, target, format, tmpPath } = options;
+  const { parts, target, format, tmpPath, signal } = options;
   await mkdir(dirname(tmpPath), { recursive: true });
   const out = await open(tmpPath, 'w');
   let bytesWritten = 0;
   try {
-    const headers = format === 'csv' ? await Promise.all(parts.map(readPartHeader)) : [];
+    // One part open at a time: a large job has thousands of parts.
+    const headers: (string[] | null)[] = [];
+    if (format === 'csv') for (const part of parts) headers.push(await readPartHeader(part));
     const union = unionOf(headers.filter((h): h is string[] => h !== null));
     if (format === 'csv' && union.length > 0) {
       bytesWritten += (await out.write(formatCsvHeader(union))).bytesWritten;
@@ -175,6 +180,7 @@ export async function assembleParts(options: {
   } finally {
     await out.close();
   }
+  signal?.throwIfAborted();
   await mkdir(dirname(target), { recursive: true });
   await rename(tmpPath, target);
   return { bytesWritten };
@@ -186,7 +192,7 @@ export function partFileName(seq: number, attempt: number): string {
 
 /** Staging area of a job's file output, inside the data root so renames stay on one filesystem. */
 export function stagingDir(dataRoot: string, jobId: string): string {
-  return join(dataRoot, '.cloudflow', 'jobs', jobId);
+  return join(dataRoot, RESERVED_DIR, 'jobs', jobId);
 }
 
 async function readPartHeader(part: string): Promise<string[] | null> {

@@ -20,6 +20,8 @@ export interface JobInput {
   dataStart: number;
   firstDataLine: number;
   bytesTotal: number;
+  /** Modification time at submission: a file changed since then is refused, not half-read. */
+  mtimeMs: number;
 }
 
 export interface JobError {

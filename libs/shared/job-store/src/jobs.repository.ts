@@ -66,10 +66,13 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
     return { items, nextCursor: rows.length > page.limit && last ? encodeCursor(last._id) : null };
   }
 
-  /** Unfinished jobs of every workspace, for the scheduler's sweep. */
-  async findActive(limit: number): Promise<JobDocument[]> {
+  /** Unfinished jobs of every workspace, a page at a time (after `afterId`), for the sweep. */
+  async findActive(limit: number, afterId?: string): Promise<JobDocument[]> {
     return this.model
-      .find({ status: { $in: ACTIVE_STATUSES } })
+      .find({
+        status: { $in: ACTIVE_STATUSES },
+        ...(afterId !== undefined && { _id: { $gt: afterId } }),
+      })
       .sort({ _id: 1 })
       .limit(limit)
       .lean<JobDocument[]>()
@@ -111,6 +114,13 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
     return this.outcomes
       .findOne({ _id: jobId, workspaceId: scope.workspaceId })
       .lean<JobOutcomeDocument>()
+      .exec();
+  }
+
+  findIdempotencyKey(scope: WorkspaceScope, key: string): Promise<IdempotencyDocument | null> {
+    return this.idempotency
+      .findOne({ _id: `${scope.workspaceId}:${key}`, workspaceId: scope.workspaceId })
+      .lean<IdempotencyDocument>()
       .exec();
   }
 

@@ -59,12 +59,19 @@ export class TopicPublisher implements OnApplicationShutdown {
   }
 
   private connected(): Promise<Producer> {
-    this.producer ??= (async () => {
-      await this.topicsReady;
-      const producer = this.kafka.producer(EVENT_PRODUCER_SETTINGS);
-      await producer.connect();
-      return producer;
-    })();
+    if (!this.producer) {
+      const connecting = (async () => {
+        await this.topicsReady;
+        const producer = this.kafka.producer(EVENT_PRODUCER_SETTINGS);
+        await producer.connect();
+        return producer;
+      })();
+      // A failed connect is retried by the next publish, not cached for the process's life.
+      connecting.catch(() => {
+        if (this.producer === connecting) this.producer = undefined;
+      });
+      this.producer = connecting;
+    }
     return this.producer;
   }
 }

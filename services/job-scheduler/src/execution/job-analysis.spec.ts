@@ -39,6 +39,7 @@ function makeJob(over: Partial<JobDocument> = {}): JobDocument {
       dataStart: 8,
       firstDataLine: 2,
       bytesTotal: 308,
+      mtimeMs: 0,
     },
     output: RESULT_STORE,
     status: 'RUNNING',

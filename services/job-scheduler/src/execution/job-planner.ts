@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { planRanges, resolveInputFile } from '@cloudflow/engine';
+import { planRanges, resolveSubmittedInput } from '@cloudflow/engine';
 import {
   JobsRepository,
   TaskLedger,
@@ -44,7 +44,10 @@ export class JobPlanner implements OnApplicationShutdown {
     const abort = new AbortController();
     this.running.set(job._id, abort);
     void this.plan(job, abort.signal)
-      .catch((error: unknown) => this.planningFailed(job, error))
+      .catch((error: unknown) =>
+        // Stopped by a shutdown: another replica's sweep re-plans the job.
+        abort.signal.aborted ? undefined : this.planningFailed(job, error),
+      )
       .finally(() => this.running.delete(job._id));
   }
 
@@ -54,7 +57,11 @@ export class JobPlanner implements OnApplicationShutdown {
 
   private async plan(job: JobDocument, signal: AbortSignal): Promise<void> {
     const scope = { workspaceId: job.workspaceId };
-    const { path } = await resolveInputFile(this.config.CLOUDFLOW_DATA_DIR, job.input.path);
+    const path = await resolveSubmittedInput(
+      this.config.CLOUDFLOW_DATA_DIR,
+      job.input.path,
+      job.input,
+    );
     let seq = 0;
     let batch: TaskDocument[] = [];
     let renewedAt = Date.now();

@@ -1,4 +1,6 @@
+import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { stagingDir } from '@cloudflow/engine';
 import { isTerminalStatus } from '@cloudflow/contracts';
 import {
   JobsRepository,
@@ -29,7 +31,7 @@ export class JobReconciler {
     private readonly jobs: JobsRepository,
     private readonly ledger: TaskLedger,
     private readonly dispatcher: TaskDispatcher,
-    @Inject(SCHEDULER_CONFIG) config: JobSchedulerConfig,
+    @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
   ) {
     this.policy = executionPolicy(config);
   }
@@ -141,5 +143,14 @@ export class JobReconciler {
       { jobId: job._id, status: outcome.status, error: outcome.error?.message },
       'job finished',
     );
+    if (job.output.kind === 'file') {
+      // Parts of a job that did not succeed are never assembled; drop them.
+      await rm(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), {
+        recursive: true,
+        force: true,
+      }).catch((error: unknown) =>
+        this.logger.warn({ err: error, jobId: job._id }, 'staged parts not removed'),
+      );
+    }
   }
 }

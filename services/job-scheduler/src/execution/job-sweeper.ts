@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { JobsRepository } from '@cloudflow/job-store';
+import { JobsRepository, type JobDocument } from '@cloudflow/job-store';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobPlanner, PLAN_RENEW_MS } from './job-planner';
 import { JobReconciler } from './job-reconciler';
@@ -45,21 +45,33 @@ export class JobSweeper implements OnApplicationBootstrap, OnApplicationShutdown
     await this.sweeping;
   }
 
+  /** Every unfinished job, page by page; one job's trouble does not hold up the others. */
   async sweep(now = new Date()): Promise<void> {
-    for (const job of await this.jobs.findActive(SWEEP_BATCH)) {
-      const scope = { workspaceId: job.workspaceId };
-      const planStale =
-        job.tasksTotal === null &&
-        !job.cancelRequested &&
-        !this.planner.isPlanning(job._id) &&
-        (job.planRenewedAt === null ||
-          now.getTime() - new Date(job.planRenewedAt).getTime() > 6 * PLAN_RENEW_MS);
-      if (planStale && now.getTime() - new Date(job.createdAt).getTime() > PLAN_RENEW_MS) {
-        this.logger.warn({ jobId: job._id }, 're-planning a job whose planner stopped');
-        this.planner.start(job);
-        continue;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.jobs.findActive(SWEEP_BATCH, after);
+      for (const job of page) {
+        await this.sweepOne(job, now).catch((error: unknown) =>
+          this.logger.warn({ err: error, jobId: job._id }, 'sweeping a job failed'),
+        );
       }
-      await this.reconciler.reconcile(scope, job._id, now);
+      if (page.length < SWEEP_BATCH) return;
+      after = page[page.length - 1]?._id;
     }
+  }
+
+  private async sweepOne(job: JobDocument, now: Date): Promise<void> {
+    const planStale =
+      job.tasksTotal === null &&
+      !job.cancelRequested &&
+      !this.planner.isPlanning(job._id) &&
+      (job.planRenewedAt === null ||
+        now.getTime() - new Date(job.planRenewedAt).getTime() > 6 * PLAN_RENEW_MS);
+    if (planStale && now.getTime() - new Date(job.createdAt).getTime() > PLAN_RENEW_MS) {
+      this.logger.warn({ jobId: job._id }, 're-planning a job whose planner stopped');
+      this.planner.start(job);
+      return;
+    }
+    await this.reconciler.reconcile({ workspaceId: job.workspaceId }, job._id, now);
   }
 }

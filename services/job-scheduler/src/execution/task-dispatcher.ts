@@ -52,7 +52,13 @@ export class TaskDispatcher {
 
   private async publish(items: { task: TaskDocument; attempt: number }[]): Promise<void> {
     if (items.length === 0) return;
-    this.partitions ??= this.publisher.partitionsOf(Topics.tasks);
+    if (!this.partitions) {
+      const lookup = this.publisher.partitionsOf(Topics.tasks);
+      lookup.catch(() => {
+        if (this.partitions === lookup) this.partitions = undefined;
+      });
+      this.partitions = lookup;
+    }
     const partitions = await this.partitions;
     await this.publisher.publish(
       Topics.tasks,

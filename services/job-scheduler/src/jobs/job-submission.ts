@@ -39,6 +39,8 @@ export async function resolveJobSpec(
   dataRoot: string,
   pipeline: Pipeline,
   inputOverride: string | undefined,
+  /** A re-run reads its input exactly as the first run did. */
+  pinnedFormat?: Pick<JobInput, 'format' | 'csv'>,
 ): Promise<ResolvedJobSpec> {
   const steps = pipeline.steps as PipelineStep[];
   const source = steps.find((s) => s.type === 'source')?.config as SourceConfig | undefined;
@@ -66,10 +68,11 @@ export async function resolveJobSpec(
     );
   }
   const format: Format =
-    inputOverride !== undefined
+    pinnedFormat?.format ??
+    (inputOverride !== undefined
       ? (formatOfPath(inputOverride) ?? source?.format ?? 'csv')
-      : (source?.format ?? formatOfPath(userPath) ?? 'csv');
-  const csv = { ...DEFAULT_CSV_OPTIONS, ...source?.csv };
+      : (source?.format ?? formatOfPath(userPath) ?? 'csv'));
+  const csv = pinnedFormat?.csv ?? { ...DEFAULT_CSV_OPTIONS, ...source?.csv };
 
   const file = await guard(() => resolveInputFile(dataRoot, userPath), 'input', dataRoot);
   const header = await guard(
@@ -89,6 +92,7 @@ export async function resolveJobSpec(
       dataStart: header.dataStart,
       firstDataLine: header.firstDataLine,
       bytesTotal: file.size,
+      mtimeMs: file.mtimeMs,
     },
     output,
   };

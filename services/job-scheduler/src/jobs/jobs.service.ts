@@ -23,7 +23,12 @@ import {
   type RowDestination,
 } from '@cloudflow/job-store';
 import { RpcClient, TopicPublisher } from '@cloudflow/messaging';
-import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
+import {
+  decodeCursor,
+  isDuplicateKeyError,
+  newId,
+  type WorkspaceScope,
+} from '@cloudflow/persistence';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobPlanner } from '../execution/job-planner';
 import { JobReconciler } from '../execution/job-reconciler';
@@ -58,6 +63,13 @@ export class JobsService {
   ): Promise<Job> {
     requireScope(principal, 'write');
     const scope = scopeOf(principal);
+    const fingerprint = fingerprintOf(request);
+    // A repeated request answers with the first job, whatever changed since (pipeline, input).
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.jobs.findIdempotencyKey(scope, idempotencyKey);
+      const existing = earlier && (await this.jobFor(scope, earlier, fingerprint));
+      if (existing) return existing;
+    }
     const pipeline = await this.rpc.call('pipelines.get', {
       principal,
       pipelineId: request.pipelineId,
@@ -66,30 +78,45 @@ export class JobsService {
 
     let jobId = newId('job');
     if (idempotencyKey !== undefined) {
-      const fingerprint = fingerprintOf(request);
       const previous = await this.jobs.claimIdempotencyKey(scope, idempotencyKey, {
         jobId,
         fingerprint,
         createdAt: now,
       });
       if (previous) {
-        if (previous.fingerprint !== fingerprint) {
-          throw new AppError(
-            ErrorCode.Conflict,
-            'This Idempotency-Key was already used with a different request body; use a new key',
-          );
-        }
-        const existing = await this.jobs.findById(scope, previous.jobId);
-        if (existing) return toJob(existing, await this.ledger.snapshot(existing._id));
+        const existing = await this.jobFor(scope, previous, fingerprint);
+        if (existing) return existing;
         // The first request stopped between claiming the key and creating the job.
         jobId = previous.jobId;
       }
     }
-    const job = await this.create(scope, jobId, pipeline.id, pipeline.version, spec, {
-      timeoutSeconds: request.timeoutSeconds ?? this.config.JOB_DEFAULT_TIMEOUT_SECONDS,
-      now,
-    });
-    return toJob(job);
+    try {
+      const job = await this.create(scope, jobId, pipeline.id, pipeline.version, spec, {
+        timeoutSeconds: request.timeoutSeconds ?? this.config.JOB_DEFAULT_TIMEOUT_SECONDS,
+        now,
+      });
+      return toJob(job);
+    } catch (error) {
+      // Two requests with one key raced to create the same job id: the other one won.
+      if (!isDuplicateKeyError(error)) throw error;
+      return this.get(principal, jobId);
+    }
+  }
+
+  /** The job an idempotency key stands for; 409 when the key came with another body. */
+  private async jobFor(
+    scope: WorkspaceScope,
+    key: { jobId: string; fingerprint: string },
+    fingerprint: string,
+  ): Promise<Job | null> {
+    if (key.fingerprint !== fingerprint) {
+      throw new AppError(
+        ErrorCode.Conflict,
+        'This Idempotency-Key was already used with a different request body; use a new key',
+      );
+    }
+    const existing = await this.jobs.findById(scope, key.jobId);
+    return existing ? toJob(existing, await this.ledger.snapshot(existing._id)) : null;
   }
 
   async get(principal: Principal, jobId: string): Promise<Job> {
@@ -211,13 +238,14 @@ export class JobsService {
         updatedAt: '',
       },
       previous.input.path,
+      previous.input,
     );
     const job = await this.create(
       scope,
       newId('job'),
       previous.pipelineId,
       previous.pipelineVersion,
-      { ...spec, input: { ...spec.input, format: previous.input.format, csv: previous.input.csv } },
+      spec,
       { timeoutSeconds: previous.timeoutSeconds, rerunOf: previous._id, now },
     );
     return toJob(job);

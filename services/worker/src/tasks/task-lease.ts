@@ -4,7 +4,7 @@ export interface LeaseChecks {
   /** Renews the claim with the latest progress. */
   renew(progress: TaskCounts): Promise<void>;
   /** Why the task must stop (cancelled, superseded by a newer attempt), or null to go on. */
-  reasonToStop(): Promise<string | null>;
+  reasonToStop(): Promise<Error | string | null>;
   /** Keeps the Kafka group membership alive while the task runs. */
   keepConsumerAlive(): Promise<void>;
 }
@@ -64,7 +64,7 @@ export class TaskLease {
     try {
       const reason = await this.checks.reasonToStop();
       if (reason) {
-        this.abort.abort(new Error(reason));
+        this.abort.abort(typeof reason === 'string' ? new Error(reason) : reason);
         return;
       }
       await this.checks.renew(this.progress);

@@ -19,7 +19,7 @@ import {
   compileTransforms,
   partFileName,
   resolveDataPath,
-  resolveInputFile,
+  resolveSubmittedInput,
   runRangeTask,
   stagingDir,
   type RowSink,
@@ -38,8 +38,16 @@ import type { WorkspaceScope } from '@cloudflow/persistence';
 import { TaskLease } from './task-lease';
 import { WORKER_CONFIG, type WorkerConfig } from './worker-settings';
 
-/** The task was superseded by a newer attempt or its job was cancelled: nothing to record. */
-class TaskStopped extends Error {}
+/** The attempt must stop: its job was cancelled or finished, or the task was handed on. */
+class TaskStopped extends Error {
+  constructor(
+    message: string,
+    /** A newer attempt owns the task (superseded or fenced): record nothing. */
+    readonly handedOn = false,
+  ) {
+    super(message);
+  }
+}
 
 export type TaskOutcome = 'committed' | 'skipped' | 'failed' | 'stopped';
 
@@ -122,11 +130,11 @@ export class TaskRunner {
       const counts =
         message.kind === 'range'
           ? await this.runRange(job, message, abort.signal, (p) => lease.report(p))
-          : await this.finalize(job);
+          : await this.finalize(job, abort.signal);
       await lease.stop();
       // Fencing: commit only while this attempt is still the current one.
       const stop = await this.reasonToStop(scope, message);
-      if (stop) throw new TaskStopped(stop);
+      if (stop) throw stop;
       const outcome = await this.ledger.commit({
         taskId: message.taskId,
         workspaceId: message.workspaceId,
@@ -139,7 +147,10 @@ export class TaskRunner {
         committedAt: new Date(),
       });
       if (outcome === 'fenced') {
-        throw new TaskStopped(`attempt ${message.attempt} was fenced off: the task was handed on`);
+        throw new TaskStopped(
+          `attempt ${message.attempt} was fenced off: the task was handed on`,
+          true,
+        );
       }
       await this.emit('task.committed', message);
       if (message.kind === 'finalize') {
@@ -165,7 +176,11 @@ export class TaskRunner {
   ): Promise<TaskCounts> {
     if (!message.range) throw new PermanentTaskError('range task without a byte range');
     const scope = { workspaceId: job.workspaceId };
-    const { path } = await resolveInputFile(this.config.CLOUDFLOW_DATA_DIR, job.input.path);
+    const path = await resolveSubmittedInput(
+      this.config.CLOUDFLOW_DATA_DIR,
+      job.input.path,
+      job.input,
+    );
     const rejects = {
       write: (rejections: { line: number; reason: string; row?: Record<string, unknown> }[]) =>
         this.rows.insertIdempotently(
@@ -228,7 +243,7 @@ export class TaskRunner {
   }
 
   /** Assembles the output file from the parts of the committed attempts, in input order. */
-  private async finalize(job: JobDocument): Promise<TaskCounts> {
+  private async finalize(job: JobDocument, signal: AbortSignal): Promise<TaskCounts> {
     if (job.output.kind !== 'file') throw new PermanentTaskError('nothing to assemble');
     const staging = stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id);
     const commits = await this.ledger.committedRanges(job._id);
@@ -240,6 +255,7 @@ export class TaskRunner {
       target,
       format: job.output.format,
       tmpPath: join(staging, 'output.tmp'),
+      signal,
     });
     return { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: bytesWritten };
   }
@@ -256,12 +272,17 @@ export class TaskRunner {
     return transform;
   }
 
-  private async reasonToStop(scope: WorkspaceScope, message: TaskMessage): Promise<string | null> {
+  private async reasonToStop(
+    scope: WorkspaceScope,
+    message: TaskMessage,
+  ): Promise<TaskStopped | null> {
     const job = await this.jobs.findById(scope, message.jobId);
-    if (!job || job.cancelRequested) return 'the job was cancelled';
-    if (isTerminalStatus(job.status)) return `the job already ${job.status}`;
+    if (!job || job.cancelRequested) return new TaskStopped('the job was cancelled');
+    if (isTerminalStatus(job.status)) return new TaskStopped(`the job already ${job.status}`);
     const latest = await this.ledger.latestAttempt(message.taskId);
-    if (latest > message.attempt) return `attempt ${message.attempt} was superseded by ${latest}`;
+    if (latest > message.attempt) {
+      return new TaskStopped(`attempt ${message.attempt} was superseded by ${latest}`, true);
+    }
     return null;
   }
 
@@ -273,7 +294,8 @@ export class TaskRunner {
   private async failed(message: TaskMessage, cause: unknown, error: unknown): Promise<TaskOutcome> {
     const text = cause instanceof Error ? cause.message : String(cause);
     const context = { taskId: message.taskId, attempt: message.attempt, reason: text };
-    if (/superseded|fenced/.test(text)) {
+    const handedOn = [cause, error].some((e) => e instanceof TaskStopped && e.handedOn);
+    if (handedOn) {
       this.logger.warn(context, 'task stopped');
       return 'stopped';
     }
