@@ -1,5 +1,6 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { GatewayConfigSchema } from './gateway.config';
 import { hardenHttp } from './http/harden-http';
@@ -17,6 +18,7 @@ void runService({
     AuthModule.forRoot({ cacheTtlMs: config.AUTH_CACHE_TTL_MS }),
     PipelinesModule,
     JobsModule,
+    ApiKeysModule,
   ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
   configure: (app) => hardenHttp(app),

@@ -3,6 +3,7 @@ export * from './errors/error-envelope';
 export * from './errors/app-error';
 export * from './auth/principal';
 export * from './auth/api-key-hash';
+export * from './auth/api-keys';
 export * from './pipelines/transform-operations';
 export * from './pipelines/step-configs';
 export * from './pipelines/pipeline-definition';

@@ -11,4 +11,24 @@ export class ApiKeysController {
   verify(@Payload() req: RpcRequest<'auth.apiKeys.verify'>) {
     return this.apiKeys.verify(req.keyHash);
   }
+
+  @MessagePattern('auth.apiKeys.create')
+  create(@Payload() req: RpcRequest<'auth.apiKeys.create'>) {
+    return this.apiKeys.create(req.principal, req.key);
+  }
+
+  @MessagePattern('auth.apiKeys.list')
+  list(@Payload() req: RpcRequest<'auth.apiKeys.list'>) {
+    return this.apiKeys.list(req.principal, req.limit, req.cursor);
+  }
+
+  @MessagePattern('auth.apiKeys.get')
+  get(@Payload() req: RpcRequest<'auth.apiKeys.get'>) {
+    return this.apiKeys.get(req.principal, req.keyId);
+  }
+
+  @MessagePattern('auth.apiKeys.revoke')
+  revoke(@Payload() req: RpcRequest<'auth.apiKeys.revoke'>) {
+    return this.apiKeys.revoke(req.principal, req.keyId);
+  }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { AppError, hashApiKey } from '@cloudflow/contracts';
+import { AppError, hashApiKey, type Principal } from '@cloudflow/contracts';
 import type { WorkspaceDocument } from '../workspaces/workspace.schema';
 import type { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import type { ApiKeyDocument } from './api-key.schema';
@@ -30,6 +30,15 @@ function setup(bootstrapKey?: string) {
       Promise.resolve<ApiKeyDocument | null>(null),
     ),
     ensure: jest.fn((doc: ApiKeyDocument) => Promise.resolve(doc)),
+    insert: jest.fn((_scope: { workspaceId: string }, doc: ApiKeyDocument) => Promise.resolve(doc)),
+    findById: jest.fn((_scope: { workspaceId: string }, _id: string) =>
+      Promise.resolve<ApiKeyDocument | null>(null),
+    ),
+    findOneAndUpdate: jest.fn(
+      (_scope: { workspaceId: string }, _filter: object, update: { $set: object }) =>
+        Promise.resolve<ApiKeyDocument | null>({ ...storedKey(), ...update.$set }),
+    ),
+    findPage: jest.fn(() => Promise.resolve({ items: [storedKey()], nextCursor: null })),
   };
   const workspaces = { ensure: jest.fn((_doc: WorkspaceDocument) => Promise.resolve()) };
   const service = new ApiKeysService(
@@ -182,6 +191,88 @@ describe('ApiKeysService', () => {
       await service.onApplicationBootstrap();
       expect(keys.ensure).not.toHaveBeenCalled();
       expect(workspaces.ensure).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('managing keys', () => {
+    const admin: Principal = {
+      workspaceId: 'ws_acme',
+      subject: { kind: 'api-key', id: 'key_admin' },
+      scopes: ['admin'],
+    };
+    const writer: Principal = { ...admin, scopes: ['read', 'write'] };
+
+    it('issues a cfk_ key once, stores only its SHA-256, in the caller workspace', async () => {
+      const { keys, service } = setup();
+      const created = await service.create(admin, { name: 'ci', scopes: ['read'] }, NOW);
+      expect(created.key).toMatch(/^cfk_[A-Za-z0-9_-]{43}$/);
+      expect(created).toMatchObject({
+        name: 'ci',
+        prefix: created.key.slice(0, 10),
+        scopes: ['read'],
+        createdAt: NOW.toISOString(),
+        expiresAt: null,
+        revokedAt: null,
+      });
+      const [scope, stored] = keys.insert.mock.calls[0]!;
+      expect(scope).toEqual({ workspaceId: 'ws_acme' });
+      expect(stored.keyHash).toBe(createHash('sha256').update(created.key).digest('hex'));
+      expect(JSON.stringify(stored)).not.toContain(created.key);
+    });
+
+    it('gives a new key read and write by default, and two keys never share a secret', async () => {
+      const { service } = setup();
+      const a = await service.create(admin, { name: 'a' }, NOW);
+      const b = await service.create(admin, { name: 'b' }, NOW);
+      expect(a.scopes).toEqual(['read', 'write']);
+      expect(a.key).not.toBe(b.key);
+    });
+
+    it('refuses key management to a credential without admin (403/4030)', async () => {
+      const { service, keys } = setup();
+      const error = await rejectionOf(service.create(writer, { name: 'x' }, NOW));
+      expect(error.code).toBe(4030);
+      expect((await rejectionOf(service.list(writer, 20))).code).toBe(4030);
+      expect((await rejectionOf(service.revoke(writer, 'key_1'))).code).toBe(4030);
+      expect(keys.insert).not.toHaveBeenCalled();
+    });
+
+    it('refuses an expiry in the past with 400/4002', async () => {
+      const { service } = setup();
+      const error = await rejectionOf(
+        service.create(admin, { name: 'x', expiresAt: '2025-05-01T00:00:00Z' }, NOW),
+      );
+      expect([error.code, error.details]).toEqual([
+        4002,
+        "field 'expiresAt' must be in the future",
+      ]);
+    });
+
+    it('lists keys without secrets or hashes', async () => {
+      const { service } = setup();
+      const page = await service.list(admin, 20);
+      expect(page.items).toEqual([
+        {
+          id: storedKey()._id,
+          name: 'ci key',
+          prefix: 'cf_liv',
+          scopes: ['read', 'write'],
+          createdAt: '2025-01-01T00:00:00.000Z',
+          expiresAt: null,
+          revokedAt: null,
+        },
+      ]);
+      expect(JSON.stringify(page)).not.toContain(KEY_HASH);
+    });
+
+    it('revokes a key of the workspace and answers 404 for another workspace’s key', async () => {
+      const { service, keys } = setup();
+      keys.findById.mockResolvedValueOnce(storedKey());
+      const revoked = await service.revoke(admin, storedKey()._id, NOW);
+      expect(revoked.revokedAt).toBe(NOW.toISOString());
+      expect(keys.findOneAndUpdate.mock.calls[0]![0]).toEqual({ workspaceId: 'ws_acme' });
+      const missing = await rejectionOf(service.revoke(admin, 'key_other'));
+      expect(missing.code).toBe(4040);
     });
   });
 });

@@ -1,6 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { AppError, DEFAULT_WORKSPACE_ID, hashApiKey, type Principal } from '@cloudflow/contracts';
-import { newId } from '@cloudflow/persistence';
+import {
+  API_KEY_PREFIX,
+  AppError,
+  DEFAULT_WORKSPACE_ID,
+  ErrorCode,
+  hasScope,
+  hashApiKey,
+  requireScope,
+  type ApiKey,
+  type CreateApiKeyRequest,
+  type CreatedApiKey,
+  type Page,
+  type Principal,
+  type Scope,
+} from '@cloudflow/contracts';
+import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
+import type { ApiKeyDocument } from './api-key.schema';
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import { ApiKeysRepository } from './api-keys.repository';
 
@@ -41,6 +57,82 @@ export class ApiKeysService implements OnApplicationBootstrap {
     else this.logger.log({ keyId: stored._id }, 'bootstrap API key is present');
   }
 
+  /**
+   * Issues a key in the caller's workspace. The secret is returned once and
+   * stored only as its SHA-256. A key never gets scopes its creator lacks.
+   */
+  async create(
+    principal: Principal,
+    request: CreateApiKeyRequest,
+    now = new Date(),
+  ): Promise<CreatedApiKey> {
+    requireScope(principal, 'admin');
+    const scopes = [...new Set<Scope>(request.scopes ?? ['read', 'write'])];
+    const missing = scopes.filter((scope) => !hasScope(principal, scope));
+    if (missing.length > 0) {
+      throw new AppError(
+        ErrorCode.Forbidden,
+        `A key cannot get scopes its creator lacks: ${missing.join(', ')}`,
+      );
+    }
+    const expiresAt = request.expiresAt === undefined ? undefined : new Date(request.expiresAt);
+    if (expiresAt && expiresAt <= now) {
+      throw new AppError(ErrorCode.ValidationFailed, "field 'expiresAt' must be in the future");
+    }
+    const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const doc: ApiKeyDocument = {
+      _id: newId('key'),
+      workspaceId: principal.workspaceId,
+      name: request.name,
+      keyHash: hashApiKey(key),
+      displayPrefix: key.slice(0, API_KEY_PREFIX.length + 6),
+      scopes,
+      createdAt: now,
+      ...(expiresAt && { expiresAt }),
+    };
+    await this.keys.insert(scopeOf(principal), doc);
+    this.logger.log({ keyId: doc._id, scopes, by: principal.subject }, 'API key created');
+    return { ...toApiKey(doc), key };
+  }
+
+  async list(principal: Principal, limit: number, cursor?: string): Promise<Page<ApiKey>> {
+    requireScope(principal, 'admin');
+    if (cursor !== undefined && decodeCursor(cursor) === undefined) {
+      throw new AppError(
+        ErrorCode.ValidationFailed,
+        "query parameter 'cursor' is not a cursor returned by this API",
+      );
+    }
+    const page = await this.keys.findPage(scopeOf(principal), { limit, cursor });
+    return { items: page.items.map(toApiKey), nextCursor: page.nextCursor };
+  }
+
+  async get(principal: Principal, keyId: string): Promise<ApiKey> {
+    requireScope(principal, 'admin');
+    return toApiKey(await this.find(scopeOf(principal), keyId));
+  }
+
+  /** Revokes a key; idempotent. Gateways stop accepting it within their cache TTL. */
+  async revoke(principal: Principal, keyId: string, now = new Date()): Promise<ApiKey> {
+    requireScope(principal, 'admin');
+    const scope = scopeOf(principal);
+    const key = await this.find(scope, keyId);
+    if (key.revokedAt) return toApiKey(key);
+    const revoked = await this.keys.findOneAndUpdate(
+      scope,
+      { _id: keyId },
+      { $set: { revokedAt: now } },
+    );
+    this.logger.log({ keyId, by: principal.subject }, 'API key revoked');
+    return toApiKey(revoked ?? { ...key, revokedAt: now });
+  }
+
+  private async find(scope: WorkspaceScope, keyId: string): Promise<ApiKeyDocument> {
+    const key = await this.keys.findById(scope, keyId);
+    if (!key) throw AppError.notFound('API key', keyId);
+    return key;
+  }
+
   async verify(keyHash: string, now = new Date()): Promise<{ principal: Principal }> {
     const key = await this.keys.findByHashForAuthentication(keyHash);
     if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now))
@@ -53,4 +145,20 @@ export class ApiKeysService implements OnApplicationBootstrap {
       },
     };
   }
+}
+
+function scopeOf(principal: Principal): WorkspaceScope {
+  return { workspaceId: principal.workspaceId };
+}
+
+function toApiKey(doc: ApiKeyDocument): ApiKey {
+  return {
+    id: doc._id,
+    name: doc.name,
+    prefix: doc.displayPrefix,
+    scopes: doc.scopes,
+    createdAt: new Date(doc.createdAt).toISOString(),
+    expiresAt: doc.expiresAt ? new Date(doc.expiresAt).toISOString() : null,
+    revokedAt: doc.revokedAt ? new Date(doc.revokedAt).toISOString() : null,
+  };
 }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { ApiKeyHashSchema, PrincipalSchema } from '../auth/principal';
+import {
+  ApiKeyPageSchema,
+  ApiKeySchema,
+  CreateApiKeyRequestSchema,
+  CreatedApiKeySchema,
+} from '../auth/api-keys';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
   IdempotencyKeySchema,
@@ -27,6 +33,26 @@ export const RpcContracts = {
     topic: Topics.rpc.auth,
     request: z.object({ keyHash: ApiKeyHashSchema }),
     response: z.object({ principal: PrincipalSchema }),
+  },
+  'auth.apiKeys.create': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ key: CreateApiKeyRequestSchema }),
+    response: CreatedApiKeySchema,
+  },
+  'auth.apiKeys.list': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend(PageArgs),
+    response: ApiKeyPageSchema,
+  },
+  'auth.apiKeys.get': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ keyId: z.string().min(1).max(100) }),
+    response: ApiKeySchema,
+  },
+  'auth.apiKeys.revoke': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ keyId: z.string().min(1).max(100) }),
+    response: ApiKeySchema,
   },
   'pipelines.create': {
     topic: Topics.rpc.pipelineRegistry,

@@ -1,0 +1,96 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  CreateApiKeyRequestSchema,
+  PageQuerySchema,
+  type ApiKey,
+  type CreatedApiKey,
+  type Page,
+  type Principal,
+} from '@cloudflow/contracts';
+import { RpcClient } from '@cloudflow/messaging';
+import { requestIdOf } from '@cloudflow/runtime';
+import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
+
+/** `/api/v1/api-keys`: issue (the secret shown once), list, inspect and revoke keys. */
+@Controller('api/v1/api-keys')
+@UseGuards(ApiAuthGuard)
+export class ApiKeysController {
+  constructor(private readonly rpc: RpcClient) {}
+
+  @Post()
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CreatedApiKey> {
+    const key = parseBody(CreateApiKeyRequestSchema, body);
+    const created = await this.rpc.call(
+      'auth.apiKeys.create',
+      { principal, key },
+      { requestId: requestIdOf(req.raw) },
+    );
+    // The secret is in this body and nowhere else: keep it out of every cache.
+    void reply
+      .status(201)
+      .header('Location', `/api/v1/api-keys/${created.id}`)
+      .header('Cache-Control', 'no-store');
+    return created;
+  }
+
+  @Get()
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: unknown,
+    @Req() req: FastifyRequest,
+  ): Promise<Page<ApiKey>> {
+    const { limit, cursor } = parseQuery(PageQuerySchema, query);
+    return this.rpc.call(
+      'auth.apiKeys.list',
+      { principal, limit, cursor },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Get(':keyId')
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('keyId') keyId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<ApiKey> {
+    return this.rpc.call(
+      'auth.apiKeys.get',
+      { principal, keyId: requireResourceId('API key', keyId) },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+
+  @Delete(':keyId')
+  @HttpCode(204)
+  async revoke(
+    @CurrentPrincipal() principal: Principal,
+    @Param('keyId') keyId: string,
+    @Req() req: FastifyRequest,
+  ): Promise<void> {
+    await this.rpc.call(
+      'auth.apiKeys.revoke',
+      { principal, keyId: requireResourceId('API key', keyId) },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+}
