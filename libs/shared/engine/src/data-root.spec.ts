@@ -6,6 +6,7 @@ import {
   resolveDataPath,
   resolveInputFile,
   resolveSubmittedInput,
+  workspaceDataRoot,
 } from './data-root';
 
 let base: string;
@@ -152,6 +153,18 @@ describe('resolveInputFile', () => {
       size: 12,
       mtimeMs: expect.any(Number),
     });
+  });
+
+  it('gives the default workspace the root and every other workspace a root of its own', async () => {
+    expect(await workspaceDataRoot(root, 'ws_default')).toBe(root);
+    const other = await workspaceDataRoot(root, 'ws_acme');
+    expect(other).toBe(join(root, 'workspaces', 'ws_acme'));
+    // The other workspace cannot name the default one's files, nor the default one its files.
+    await expect(resolveInputFile(other, '/data.csv')).rejects.toThrow('does not exist');
+    expect(await refusal('/workspaces/ws_acme/x.csv', resolveInputFile)).toBe(
+      "'/workspaces' is reserved for CloudFlow's own files",
+    );
+    await expect(workspaceDataRoot(root, '../ws')).rejects.toThrow(DataPathError);
   });
 
   it("refuses CloudFlow's own staging area as a path", async () => {

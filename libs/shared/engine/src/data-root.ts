@@ -1,5 +1,6 @@
-import { realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { DEFAULT_WORKSPACE_ID } from '@cloudflow/contracts';
 
 /** A path that would leave the data root, or does not name a usable file. */
 export class DataPathError extends Error {
@@ -26,8 +27,8 @@ export async function resolveDataPath(root: string, userPath: string): Promise<s
   if (segments.includes('..')) {
     throw new DataPathError("path must not contain '..' segments");
   }
-  if (segments[0] === RESERVED_DIR) {
-    throw new DataPathError(`'/${RESERVED_DIR}' is reserved for CloudFlow's own files`);
+  if (segments[0] === RESERVED_DIR || segments[0] === WORKSPACES_DIR) {
+    throw new DataPathError(`'/${segments[0]}' is reserved for CloudFlow's own files`);
   }
   const realRoot = await realpath(root);
   const candidate = resolve(realRoot, `.${sep}${userPath.replace(/^[\\/]+/, '')}`);
@@ -40,6 +41,25 @@ export async function resolveDataPath(root: string, userPath: string): Promise<s
 
 /** CloudFlow's own files under the data root (staged job output); no user path may name it. */
 export const RESERVED_DIR = '.cloudflow';
+/** Where the files of workspaces other than the default one live; no user path may name it. */
+export const WORKSPACES_DIR = 'workspaces';
+
+/**
+ * The data root a workspace's paths resolve in: the root itself for the
+ * default workspace (so the published `/fake/data.csv` works as written),
+ * `<root>/workspaces/<id>` for every other one. A workspace can never name
+ * another's files: each resolves inside its own root, and the default one
+ * cannot reach `/workspaces`.
+ */
+export async function workspaceDataRoot(root: string, workspaceId: string): Promise<string> {
+  if (workspaceId === DEFAULT_WORKSPACE_ID) return root;
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(workspaceId)) {
+    throw new DataPathError('not a workspace id that can own files');
+  }
+  const dir = join(root, WORKSPACES_DIR, workspaceId);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
 
 /** Resolves an input path that must be an existing regular file; returns it with its size. */
 export async function resolveInputFile(

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { planRanges, resolveSubmittedInput } from '@cloudflow/engine';
+import { planRanges, resolveSubmittedInput, workspaceDataRoot } from '@cloudflow/engine';
 import {
   JobsRepository,
   TaskLedger,
@@ -58,7 +58,7 @@ export class JobPlanner implements OnApplicationShutdown {
   private async plan(job: JobDocument, signal: AbortSignal): Promise<void> {
     const scope = { workspaceId: job.workspaceId };
     const path = await resolveSubmittedInput(
-      this.config.CLOUDFLOW_DATA_DIR,
+      await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
       job.input.path,
       job.input,
     );

@@ -22,6 +22,7 @@ import {
   type JobLedgerSnapshot,
   type RowDestination,
 } from '@cloudflow/job-store';
+import { workspaceDataRoot } from '@cloudflow/engine';
 import { RpcClient, TopicPublisher } from '@cloudflow/messaging';
 import {
   decodeCursor,
@@ -74,7 +75,7 @@ export class JobsService {
       principal,
       pipelineId: request.pipelineId,
     });
-    const spec = await resolveJobSpec(this.config.CLOUDFLOW_DATA_DIR, pipeline, request.input);
+    const spec = await resolveJobSpec(await this.dataRoot(scope), pipeline, request.input);
 
     let jobId = newId('job');
     if (idempotencyKey !== undefined) {
@@ -227,7 +228,7 @@ export class JobsService {
       );
     }
     const spec = await resolveJobSpec(
-      this.config.CLOUDFLOW_DATA_DIR,
+      await this.dataRoot(scope),
       {
         id: previous.pipelineId,
         name: '',
@@ -285,6 +286,10 @@ export class JobsService {
     await this.jobs.insert(scope, job);
     this.planner.start(job);
     return job;
+  }
+
+  private dataRoot(scope: WorkspaceScope): Promise<string> {
+    return workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, scope.workspaceId);
   }
 
   private readonly ledgerReads = new Map<

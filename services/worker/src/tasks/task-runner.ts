@@ -20,6 +20,7 @@ import {
   partFileName,
   resolveDataPath,
   resolveSubmittedInput,
+  workspaceDataRoot,
   runRangeTask,
   stagingDir,
   type RowSink,
@@ -177,7 +178,7 @@ export class TaskRunner {
     if (!message.range) throw new PermanentTaskError('range task without a byte range');
     const scope = { workspaceId: job.workspaceId };
     const path = await resolveSubmittedInput(
-      this.config.CLOUDFLOW_DATA_DIR,
+      await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
       job.input.path,
       job.input,
     );
@@ -247,7 +248,10 @@ export class TaskRunner {
     if (job.output.kind !== 'file') throw new PermanentTaskError('nothing to assemble');
     const staging = stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id);
     const commits = await this.ledger.committedRanges(job._id);
-    const target = await resolveDataPath(this.config.CLOUDFLOW_DATA_DIR, job.output.path);
+    const target = await resolveDataPath(
+      await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
+      job.output.path,
+    );
     const { bytesWritten } = await assembleParts({
       parts: commits
         .filter((c) => c.counts.rowsWritten > 0)
