@@ -6,6 +6,7 @@ import { GatewayConfigSchema } from './gateway.config';
 import { hardenHttp } from './http/harden-http';
 import { JobsModule } from './jobs/jobs.module';
 import { PipelinesModule } from './pipelines/pipelines.module';
+import { WorkspacesModule } from './workspaces/workspaces.module';
 
 // The gateway is stateless: Kafka only, no MongoDB.
 void runService({
@@ -19,6 +20,7 @@ void runService({
     PipelinesModule,
     JobsModule,
     ApiKeysModule,
+    WorkspacesModule,
   ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
   configure: (app) => hardenHttp(app),

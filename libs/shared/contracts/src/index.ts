@@ -4,6 +4,7 @@ export * from './errors/app-error';
 export * from './auth/principal';
 export * from './auth/api-key-hash';
 export * from './auth/api-keys';
+export * from './auth/workspaces';
 export * from './pipelines/transform-operations';
 export * from './pipelines/step-configs';
 export * from './pipelines/pipeline-definition';

@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { WORKSPACES_COLLECTION, WorkspaceSchema } from '../workspaces/workspace.schema';
+import { WorkspacesController } from '../workspaces/workspaces.controller';
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
+import { WorkspacesService } from '../workspaces/workspaces.service';
 import { API_KEYS_COLLECTION, ApiKeySchema } from './api-key.schema';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -18,11 +20,12 @@ export class ApiKeysModule {
           { name: WORKSPACES_COLLECTION, schema: WorkspaceSchema },
         ]),
       ],
-      controllers: [ApiKeysController],
+      controllers: [ApiKeysController, WorkspacesController],
       providers: [
         ApiKeysService,
         ApiKeysRepository,
         WorkspacesRepository,
+        WorkspacesService,
         { provide: BOOTSTRAP_API_KEY, useValue: options.bootstrapKey },
       ],
     };

@@ -79,19 +79,31 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (expiresAt && expiresAt <= now) {
       throw new AppError(ErrorCode.ValidationFailed, "field 'expiresAt' must be in the future");
     }
+    const created = await this.issue(scopeOf(principal), request.name, scopes, now, expiresAt);
+    this.logger.log({ keyId: created.id, scopes, by: principal.subject }, 'API key created');
+    return created;
+  }
+
+  /** Creates a key in a workspace; the secret is returned here and never again. */
+  async issue(
+    scope: WorkspaceScope,
+    name: string,
+    scopes: Scope[],
+    now: Date,
+    expiresAt?: Date,
+  ): Promise<CreatedApiKey> {
     const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
     const doc: ApiKeyDocument = {
       _id: newId('key'),
-      workspaceId: principal.workspaceId,
-      name: request.name,
+      workspaceId: scope.workspaceId,
+      name,
       keyHash: hashApiKey(key),
       displayPrefix: key.slice(0, API_KEY_PREFIX.length + 6),
       scopes,
       createdAt: now,
       ...(expiresAt && { expiresAt }),
     };
-    await this.keys.insert(scopeOf(principal), doc);
-    this.logger.log({ keyId: doc._id, scopes, by: principal.subject }, 'API key created');
+    await this.keys.insert(scope, doc);
     return { ...toApiKey(doc), key };
   }
 

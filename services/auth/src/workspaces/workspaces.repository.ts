@@ -11,6 +11,14 @@ export class WorkspacesRepository {
     @InjectModel(WORKSPACES_COLLECTION) private readonly model: Model<WorkspaceDocument>,
   ) {}
 
+  async insert(doc: WorkspaceDocument): Promise<void> {
+    await this.model.insertMany([doc]);
+  }
+
+  findById(id: string): Promise<WorkspaceDocument | null> {
+    return this.model.findOne({ _id: id }).lean<WorkspaceDocument>().exec();
+  }
+
   async ensure(doc: WorkspaceDocument): Promise<void> {
     try {
       await this.model.updateOne({ _id: doc._id }, { $setOnInsert: doc }, { upsert: true }).exec();

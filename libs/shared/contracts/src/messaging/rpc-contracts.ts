@@ -6,6 +6,11 @@ import {
   CreateApiKeyRequestSchema,
   CreatedApiKeySchema,
 } from '../auth/api-keys';
+import {
+  CreateWorkspaceRequestSchema,
+  CreatedWorkspaceSchema,
+  WorkspaceSchema,
+} from '../auth/workspaces';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
   IdempotencyKeySchema,
@@ -53,6 +58,16 @@ export const RpcContracts = {
     topic: Topics.rpc.auth,
     request: WithPrincipal.extend({ keyId: z.string().min(1).max(100) }),
     response: ApiKeySchema,
+  },
+  'auth.workspaces.create': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ workspace: CreateWorkspaceRequestSchema }),
+    response: CreatedWorkspaceSchema,
+  },
+  'auth.workspaces.current': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal,
+    response: WorkspaceSchema,
   },
   'pipelines.create': {
     topic: Topics.rpc.pipelineRegistry,

@@ -1,0 +1,50 @@
+import { Body, Controller, Get, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  CreateWorkspaceRequestSchema,
+  type CreatedWorkspace,
+  type Principal,
+  type Workspace,
+} from '@cloudflow/contracts';
+import { RpcClient } from '@cloudflow/messaging';
+import { requestIdOf } from '@cloudflow/runtime';
+import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import { parseBody } from '../http/request-validation';
+
+/** `/api/v1/workspaces`: the platform admin creates tenants; anyone sees their own. */
+@Controller('api/v1/workspaces')
+@UseGuards(ApiAuthGuard)
+export class WorkspacesController {
+  constructor(private readonly rpc: RpcClient) {}
+
+  @Post()
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CreatedWorkspace> {
+    const workspace = parseBody(CreateWorkspaceRequestSchema, body);
+    const created = await this.rpc.call(
+      'auth.workspaces.create',
+      { principal, workspace },
+      { requestId: requestIdOf(req.raw) },
+    );
+    // The body carries the new workspace's admin key, shown this once.
+    void reply.status(201).header('Cache-Control', 'no-store');
+    return created;
+  }
+
+  @Get('current')
+  current(
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: FastifyRequest,
+  ): Promise<Workspace> {
+    return this.rpc.call(
+      'auth.workspaces.current',
+      { principal },
+      { requestId: requestIdOf(req.raw) },
+    );
+  }
+}
