@@ -62,30 +62,54 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       .find({ _job: jobId }, { projection: { _id: 0, _job: 0 } })
       .toArray();
 
-  /** A worker process that holds a claim on one of the job's tasks right now. */
-  const busyWorker = async (
+  /** Workers (by process) holding an open claim of the job: not committed, not failed. */
+  const workersMidTask = async (jobId: string, candidates: ServiceProcess[]) => {
+    const db = mongo.db();
+    const committed = new Set(
+      (await db.collection('task_commits').find({ jobId, outcome: 'committed' }).toArray()).map(
+        (c) => c['taskId'],
+      ),
+    );
+    const failed = new Set(
+      (await db.collection('task_failures').find({ jobId }).toArray()).map((f) => f['_id']),
+    );
+    const claims = await db.collection('task_claims').find({ jobId }).toArray();
+    return candidates.filter((w) =>
+      claims.some(
+        (c) =>
+          String(c['workerId']).startsWith(`worker-${w.pid}-`) &&
+          !committed.has(c['taskId']) &&
+          !failed.has(c['_id']),
+      ),
+    );
+  };
+
+  /**
+   * Freezes (SIGSTOP) a worker while it is in the middle of a task: a worker
+   * caught between two tasks is thawed and the next busy one is tried.
+   */
+  const freezeWorkerMidTask = async (
     jobId: string,
     candidates: ServiceProcess[],
   ): Promise<ServiceProcess> => {
-    let found: ServiceProcess | undefined;
-    await eventually(
-      async () => {
-        const db = mongo.db();
-        const committed = new Set(
-          (await db.collection('task_commits').find({ jobId }).toArray()).map((c) => c['taskId']),
-        );
-        const claims = await db.collection('task_claims').find({ jobId }).toArray();
-        for (const claim of claims) {
-          if (committed.has(claim['taskId'])) continue;
-          found = candidates.find((w) => String(claim['workerId']).startsWith(`worker-${w.pid}-`));
-          if (found) return true;
-        }
-        return false;
-      },
-      30_000,
-      20,
-    );
-    return found!;
+    for (let tries = 0; tries < 50; tries++) {
+      let busy: ServiceProcess[] = [];
+      await eventually(
+        async () => {
+          busy = await workersMidTask(jobId, candidates);
+          return busy.length > 0;
+        },
+        30_000,
+        20,
+      );
+      const worker = busy[0] as ServiceProcess;
+      worker.signal('SIGSTOP');
+      // Writes it had in flight land; then its claim must still be open.
+      await new Promise((r) => setTimeout(r, 300));
+      if ((await workersMidTask(jobId, [worker])).length > 0) return worker;
+      worker.signal('SIGCONT');
+    }
+    throw new Error('no worker could be caught in the middle of a task');
   };
 
   const expectExactlyOnce = async (jobId: string) => {
@@ -95,7 +119,23 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     expect(checksum(rows)).toBe(checksum(expectedRows()));
   };
 
+  /** Where the task topic ended before this suite: the replay goes back to here. */
+  let suiteStart: { partition: number; offset: string }[] = [];
+
   beforeAll(async () => {
+    const admin = new Kafka({
+      brokers: process.env['KAFKA_BROKERS']!.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      suiteStart = (await admin.fetchTopicOffsets(TASK_TOPIC).catch(() => [])).map((p) => ({
+        partition: p.partition,
+        offset: p.high,
+      }));
+    } finally {
+      await admin.disconnect();
+    }
     const env = {
       TASK_TARGET_BYTES: String(128 * 1024),
       TASK_LEASE_TIMEOUT_MS: '5000',
@@ -139,7 +179,8 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       30_000,
       50,
     );
-    const victim = await busyWorker(job.jobId, [stack.service('worker'), worker2]);
+    // Caught mid-task (frozen first, so the check cannot race the kill), then killed.
+    const victim = await freezeWorkerMidTask(job.jobId, [stack.service('worker'), worker2]);
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
 
@@ -161,7 +202,7 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     expect(Date.now() - killedAt).toBeLessThan(120_000);
   });
 
-  it('replaying every task message (consumer offsets reset to the start) leaves the output unchanged', async () => {
+  it('replaying every task message (consumer offsets set back) leaves the output unchanged', async () => {
     const fileJob = await createPipeline(stack.api(), {
       name: 'replay-file',
       steps: [
@@ -196,7 +237,16 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
         const group = await admin.describeGroups([WORKER_GROUP]);
         return group.groups[0]?.members.length === 0;
       }, 30_000);
-      await admin.resetOffsets({ groupId: WORKER_GROUP, topic: TASK_TOPIC, earliest: true });
+      // Back to where the topic stood before this suite: every task message of its jobs again.
+      if (suiteStart.length > 0) {
+        await admin.setOffsets({
+          groupId: WORKER_GROUP,
+          topic: TASK_TOPIC,
+          partitions: suiteStart,
+        });
+      } else {
+        await admin.resetOffsets({ groupId: WORKER_GROUP, topic: TASK_TOPIC, earliest: true });
+      }
       const replayer = await stack.addReplica('worker');
       // Wait until the group has consumed the whole topic again.
       await eventually(
@@ -241,8 +291,7 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       30_000,
       50,
     );
-    const hung = await busyWorker(job.jobId, [replayer, spare]);
-    hung.signal('SIGSTOP');
+    const hung = await freezeWorkerMidTask(job.jobId, [replayer, spare]);
     const frozenAt = Date.now();
     try {
       const retried = await eventually(
