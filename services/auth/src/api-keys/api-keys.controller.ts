@@ -14,7 +14,7 @@ export class ApiKeysController {
 
   @MessagePattern('auth.apiKeys.create')
   create(@Payload() req: RpcRequest<'auth.apiKeys.create'>) {
-    return this.apiKeys.create(req.principal, req.key);
+    return this.apiKeys.create(req.principal, req.key, req.minted);
   }
 
   @MessagePattern('auth.apiKeys.list')

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { AppError, hashApiKey, type Principal } from '@cloudflow/contracts';
+import { AppError, hashApiKey, mintApiKey, type Principal } from '@cloudflow/contracts';
 import type { WorkspaceDocument } from '../workspaces/workspace.schema';
 import type { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import type { ApiKeyDocument } from './api-key.schema';
@@ -10,6 +10,7 @@ import { ApiKeysService } from './api-keys.service';
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 const KEY_HASH = hashApiKey('cf_live_0123456789abcdef');
 const INVALID_KEY = 'The API key is invalid, expired or revoked';
+const REF = { keyHash: 'a'.repeat(64), prefix: 'cfk_abcdef' };
 
 function storedKey(overrides: Partial<ApiKeyDocument> = {}): ApiKeyDocument {
   return {
@@ -202,35 +203,37 @@ describe('ApiKeysService', () => {
     };
     const writer: Principal = { ...admin, scopes: ['read', 'write'] };
 
-    it('issues a cfk_ key once, stores only its SHA-256, in the caller workspace', async () => {
+    it('mints cfk_ keys whose secret stays with the caller: only hash and prefix go on', () => {
+      const a = mintApiKey();
+      const b = mintApiKey();
+      expect(a.key).toMatch(/^cfk_[A-Za-z0-9_-]{43}$/);
+      expect(a.keyHash).toBe(createHash('sha256').update(a.key).digest('hex'));
+      expect(a.prefix).toBe(a.key.slice(0, 10));
+      expect(a.key).not.toBe(b.key);
+    });
+
+    it('records a minted key by its hash, in the caller workspace, read+write by default', async () => {
       const { keys, service } = setup();
-      const created = await service.create(admin, { name: 'ci', scopes: ['read'] }, NOW);
-      expect(created.key).toMatch(/^cfk_[A-Za-z0-9_-]{43}$/);
+      const minted = mintApiKey();
+      const ref = { keyHash: minted.keyHash, prefix: minted.prefix };
+      const created = await service.create(admin, { name: 'ci' }, ref, NOW);
       expect(created).toMatchObject({
         name: 'ci',
-        prefix: created.key.slice(0, 10),
-        scopes: ['read'],
+        prefix: minted.prefix,
+        scopes: ['read', 'write'],
         createdAt: NOW.toISOString(),
         expiresAt: null,
         revokedAt: null,
       });
       const [scope, stored] = keys.insert.mock.calls[0]!;
       expect(scope).toEqual({ workspaceId: 'ws_acme' });
-      expect(stored.keyHash).toBe(createHash('sha256').update(created.key).digest('hex'));
-      expect(JSON.stringify(stored)).not.toContain(created.key);
-    });
-
-    it('gives a new key read and write by default, and two keys never share a secret', async () => {
-      const { service } = setup();
-      const a = await service.create(admin, { name: 'a' }, NOW);
-      const b = await service.create(admin, { name: 'b' }, NOW);
-      expect(a.scopes).toEqual(['read', 'write']);
-      expect(a.key).not.toBe(b.key);
+      expect(stored.keyHash).toBe(minted.keyHash);
+      expect(JSON.stringify([stored, created])).not.toContain(minted.key);
     });
 
     it('refuses key management to a credential without admin (403/4030)', async () => {
       const { service, keys } = setup();
-      const error = await rejectionOf(service.create(writer, { name: 'x' }, NOW));
+      const error = await rejectionOf(service.create(writer, { name: 'x' }, REF, NOW));
       expect(error.code).toBe(4030);
       expect((await rejectionOf(service.list(writer, 20))).code).toBe(4030);
       expect((await rejectionOf(service.revoke(writer, 'key_1'))).code).toBe(4030);
@@ -240,7 +243,7 @@ describe('ApiKeysService', () => {
     it('refuses an expiry in the past with 400/4002', async () => {
       const { service } = setup();
       const error = await rejectionOf(
-        service.create(admin, { name: 'x', expiresAt: '2025-05-01T00:00:00Z' }, NOW),
+        service.create(admin, { name: 'x', expiresAt: '2025-05-01T00:00:00Z' }, REF, NOW),
       );
       expect([error.code, error.details]).toEqual([
         4002,

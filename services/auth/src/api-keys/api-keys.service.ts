@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import {
-  API_KEY_PREFIX,
   AppError,
   DEFAULT_WORKSPACE_ID,
   ErrorCode,
@@ -10,7 +8,7 @@ import {
   requireScope,
   type ApiKey,
   type CreateApiKeyRequest,
-  type CreatedApiKey,
+  type MintedKeyRef,
   type Page,
   type Principal,
   type Scope,
@@ -64,8 +62,9 @@ export class ApiKeysService implements OnApplicationBootstrap {
   async create(
     principal: Principal,
     request: CreateApiKeyRequest,
+    minted: MintedKeyRef,
     now = new Date(),
-  ): Promise<CreatedApiKey> {
+  ): Promise<ApiKey> {
     requireScope(principal, 'admin');
     const scopes = [...new Set<Scope>(request.scopes ?? ['read', 'write'])];
     const missing = scopes.filter((scope) => !hasScope(principal, scope));
@@ -79,32 +78,39 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (expiresAt && expiresAt <= now) {
       throw new AppError(ErrorCode.ValidationFailed, "field 'expiresAt' must be in the future");
     }
-    const created = await this.issue(scopeOf(principal), request.name, scopes, now, expiresAt);
+    const created = await this.issue(
+      scopeOf(principal),
+      request.name,
+      scopes,
+      minted,
+      now,
+      expiresAt,
+    );
     this.logger.log({ keyId: created.id, scopes, by: principal.subject }, 'API key created');
     return created;
   }
 
-  /** Creates a key in a workspace; the secret is returned here and never again. */
+  /** Records a key the gateway minted (its hash and prefix; auth never sees the secret). */
   async issue(
     scope: WorkspaceScope,
     name: string,
     scopes: Scope[],
+    minted: MintedKeyRef,
     now: Date,
     expiresAt?: Date,
-  ): Promise<CreatedApiKey> {
-    const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  ): Promise<ApiKey> {
     const doc: ApiKeyDocument = {
       _id: newId('key'),
       workspaceId: scope.workspaceId,
       name,
-      keyHash: hashApiKey(key),
-      displayPrefix: key.slice(0, API_KEY_PREFIX.length + 6),
+      keyHash: minted.keyHash,
+      displayPrefix: minted.prefix,
       scopes,
       createdAt: now,
       ...(expiresAt && { expiresAt }),
     };
     await this.keys.insert(scope, doc);
-    return { ...toApiKey(doc), key };
+    return toApiKey(doc);
   }
 
   async list(principal: Principal, limit: number, cursor?: string): Promise<Page<ApiKey>> {

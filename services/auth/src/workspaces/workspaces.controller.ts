@@ -9,7 +9,7 @@ export class WorkspacesController {
 
   @MessagePattern('auth.workspaces.create')
   create(@Payload() req: RpcRequest<'auth.workspaces.create'>) {
-    return this.workspaces.create(req.principal, req.workspace);
+    return this.workspaces.create(req.principal, req.workspace, req.adminKey);
   }
 
   @MessagePattern('auth.workspaces.current')

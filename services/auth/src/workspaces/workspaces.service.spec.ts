@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { AppError, type CreatedApiKey, type Principal } from '@cloudflow/contracts';
+import { AppError, type ApiKey, type Principal } from '@cloudflow/contracts';
 import type { ApiKeysService } from '../api-keys/api-keys.service';
 import type { WorkspaceDocument } from './workspace.schema';
 import type { WorkspacesRepository } from './workspaces.repository';
 import { WorkspacesService } from './workspaces.service';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
+const REF = { keyHash: 'b'.repeat(64), prefix: 'cfk_abcdef' };
 const platformAdmin: Principal = {
   workspaceId: 'ws_default',
   subject: { kind: 'api-key', id: 'key_root' },
@@ -23,7 +24,7 @@ function setup() {
   };
   const apiKeys = {
     issue: jest.fn(
-      (scope: { workspaceId: string }, name: string): Promise<CreatedApiKey> =>
+      (_scope: { workspaceId: string }, name: string): Promise<ApiKey> =>
         Promise.resolve({
           id: 'key_new',
           name,
@@ -32,7 +33,6 @@ function setup() {
           createdAt: NOW.toISOString(),
           expiresAt: null,
           revokedAt: null,
-          key: `cfk_secret_for_${scope.workspaceId}`,
         }),
     ),
   };
@@ -49,16 +49,17 @@ describe('WorkspacesService', () => {
 
   it('creates a workspace with a ws_ id and issues its first admin key inside it', async () => {
     const { service, apiKeys } = setup();
-    const created = await service.create(platformAdmin, { name: 'acme' }, NOW);
+    const created = await service.create(platformAdmin, { name: 'acme' }, REF, NOW);
     expect(created.id).toMatch(/^ws_[0-9a-f-]{36}$/);
     expect(created).toMatchObject({ name: 'acme', createdAt: NOW.toISOString() });
     expect(apiKeys.issue).toHaveBeenCalledWith(
       { workspaceId: created.id },
       'acme admin key',
       ['admin'],
+      REF,
       NOW,
     );
-    expect(created.adminKey.key).toBe(`cfk_secret_for_${created.id}`);
+    expect(created.adminKey.id).toBe('key_new');
     await expect(service.current({ ...platformAdmin, workspaceId: created.id })).resolves.toEqual({
       id: created.id,
       name: 'acme',
@@ -71,7 +72,7 @@ describe('WorkspacesService', () => {
     ['a non-admin of the default workspace', { ...platformAdmin, scopes: ['read', 'write'] }],
   ] as [string, Principal][])('refuses %s with 403/4030', async (_who, principal) => {
     const { service, workspaces } = setup();
-    const error = await service.create(principal, { name: 'x' }).catch((e: unknown) => e);
+    const error = await service.create(principal, { name: 'x' }, REF).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe(4030);
     expect(workspaces.insert).not.toHaveBeenCalled();

@@ -5,9 +5,10 @@ import {
   ErrorCode,
   hasScope,
   type CreateWorkspaceRequest,
-  type CreatedWorkspace,
+  type MintedKeyRef,
   type Principal,
   type Workspace,
+  type WorkspaceWithKey,
 } from '@cloudflow/contracts';
 import { newId } from '@cloudflow/persistence';
 import { ApiKeysService } from '../api-keys/api-keys.service';
@@ -27,8 +28,9 @@ export class WorkspacesService {
   async create(
     principal: Principal,
     request: CreateWorkspaceRequest,
+    adminKey: MintedKeyRef,
     now = new Date(),
-  ): Promise<CreatedWorkspace> {
+  ): Promise<WorkspaceWithKey> {
     if (principal.workspaceId !== DEFAULT_WORKSPACE_ID || !hasScope(principal, 'admin')) {
       throw new AppError(
         ErrorCode.Forbidden,
@@ -37,14 +39,15 @@ export class WorkspacesService {
     }
     const doc: WorkspaceDocument = { _id: newId('ws'), name: request.name, createdAt: now };
     await this.workspaces.insert(doc);
-    const adminKey = await this.apiKeys.issue(
+    const key = await this.apiKeys.issue(
       { workspaceId: doc._id },
       `${request.name} admin key`,
       ['admin'],
+      adminKey,
       now,
     );
     this.logger.log({ workspaceId: doc._id, by: principal.subject }, 'workspace created');
-    return { ...toWorkspace(doc), adminKey };
+    return { ...toWorkspace(doc), adminKey: key };
   }
 
   async current(principal: Principal): Promise<Workspace> {

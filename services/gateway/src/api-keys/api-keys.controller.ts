@@ -15,6 +15,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CreateApiKeyRequestSchema,
   PageQuerySchema,
+  mintApiKey,
   type ApiKey,
   type CreatedApiKey,
   type Page,
@@ -40,9 +41,11 @@ export class ApiKeysController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedApiKey> {
     const key = parseBody(CreateApiKeyRequestSchema, body);
+    // Minted here: auth stores only the hash, and the secret never crosses Kafka.
+    const minted = mintApiKey();
     const created = await this.rpc.call(
       'auth.apiKeys.create',
-      { principal, key },
+      { principal, key, minted: { keyHash: minted.keyHash, prefix: minted.prefix } },
       { requestId: requestIdOf(req.raw) },
     );
     // The secret is in this body and nowhere else: keep it out of every cache.
@@ -50,7 +53,7 @@ export class ApiKeysController {
       .status(201)
       .header('Location', `/api/v1/api-keys/${created.id}`)
       .header('Cache-Control', 'no-store');
-    return created;
+    return { ...created, key: minted.key };
   }
 
   @Get()

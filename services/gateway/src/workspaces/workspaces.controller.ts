@@ -2,6 +2,7 @@ import { Body, Controller, Get, Post, Req, Res, UseGuards } from '@nestjs/common
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CreateWorkspaceRequestSchema,
+  mintApiKey,
   type CreatedWorkspace,
   type Principal,
   type Workspace,
@@ -26,14 +27,15 @@ export class WorkspacesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedWorkspace> {
     const workspace = parseBody(CreateWorkspaceRequestSchema, body);
+    const minted = mintApiKey();
     const created = await this.rpc.call(
       'auth.workspaces.create',
-      { principal, workspace },
+      { principal, workspace, adminKey: { keyHash: minted.keyHash, prefix: minted.prefix } },
       { requestId: requestIdOf(req.raw) },
     );
     // The body carries the new workspace's admin key, shown this once.
     void reply.status(201).header('Cache-Control', 'no-store');
-    return created;
+    return { ...created, adminKey: { ...created.adminKey, key: minted.key } };
   }
 
   @Get('current')

@@ -1,6 +1,23 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { API_KEY_PREFIX } from './api-keys';
 
 /** SHA-256 hex of an API key, the form in which keys are stored and sent over Kafka. */
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * A new key's secret and what may be stored or sent of it: the hash and a
+ * recognisable prefix. The gateway mints keys, so a secret never travels
+ * over Kafka nor reaches a database.
+ */
+export interface MintedApiKey {
+  key: string;
+  keyHash: string;
+  prefix: string;
+}
+
+export function mintApiKey(): MintedApiKey {
+  const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return { key, keyHash: hashApiKey(key), prefix: key.slice(0, API_KEY_PREFIX.length + 6) };
 }

@@ -31,6 +31,14 @@ export const ApiKeySchema = z.object({
 });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
+/** What the gateway sends of a key it minted: never the secret. */
+export const MintedKeyRefSchema = z.object({
+  keyHash: z.string().regex(/^[0-9a-f]{64}$/),
+  prefix: z.string().startsWith(API_KEY_PREFIX).max(20),
+});
+
+export type MintedKeyRef = z.infer<typeof MintedKeyRefSchema>;
+
 /** The answer to a create: the only time the secret is shown. */
 export const CreatedApiKeySchema = ApiKeySchema.extend({ key: z.string() });
 export type CreatedApiKey = z.infer<typeof CreatedApiKeySchema>;

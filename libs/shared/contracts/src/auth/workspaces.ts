@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CreatedApiKeySchema } from './api-keys';
+import { ApiKeySchema, CreatedApiKeySchema } from './api-keys';
 
 /** Body of `POST /api/v1/workspaces`. */
 export const CreateWorkspaceRequestSchema = z.strictObject({
@@ -13,6 +13,10 @@ export const WorkspaceSchema = z.object({
   createdAt: z.string(),
 });
 export type Workspace = z.infer<typeof WorkspaceSchema>;
+
+/** A new workspace and its first admin key, as auth answers (without the secret). */
+export const WorkspaceWithKeySchema = WorkspaceSchema.extend({ adminKey: ApiKeySchema });
+export type WorkspaceWithKey = z.infer<typeof WorkspaceWithKeySchema>;
 
 /** A new workspace comes with its first admin key (the secret shown once). */
 export const CreatedWorkspaceSchema = WorkspaceSchema.extend({ adminKey: CreatedApiKeySchema });

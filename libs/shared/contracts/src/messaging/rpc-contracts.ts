@@ -4,12 +4,12 @@ import {
   ApiKeyPageSchema,
   ApiKeySchema,
   CreateApiKeyRequestSchema,
-  CreatedApiKeySchema,
+  MintedKeyRefSchema,
 } from '../auth/api-keys';
 import {
   CreateWorkspaceRequestSchema,
-  CreatedWorkspaceSchema,
   WorkspaceSchema,
+  WorkspaceWithKeySchema,
 } from '../auth/workspaces';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
@@ -41,8 +41,8 @@ export const RpcContracts = {
   },
   'auth.apiKeys.create': {
     topic: Topics.rpc.auth,
-    request: WithPrincipal.extend({ key: CreateApiKeyRequestSchema }),
-    response: CreatedApiKeySchema,
+    request: WithPrincipal.extend({ key: CreateApiKeyRequestSchema, minted: MintedKeyRefSchema }),
+    response: ApiKeySchema,
   },
   'auth.apiKeys.list': {
     topic: Topics.rpc.auth,
@@ -61,8 +61,11 @@ export const RpcContracts = {
   },
   'auth.workspaces.create': {
     topic: Topics.rpc.auth,
-    request: WithPrincipal.extend({ workspace: CreateWorkspaceRequestSchema }),
-    response: CreatedWorkspaceSchema,
+    request: WithPrincipal.extend({
+      workspace: CreateWorkspaceRequestSchema,
+      adminKey: MintedKeyRefSchema,
+    }),
+    response: WorkspaceWithKeySchema,
   },
   'auth.workspaces.current': {
     topic: Topics.rpc.auth,
