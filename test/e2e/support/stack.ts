@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { MongoClient } from 'mongodb';
 import { dirname, join } from 'node:path';
 import {
   ApiClient,
@@ -103,7 +104,11 @@ export class Stack {
     return new ApiClient(this.gateway.baseUrl, authorization ?? undefined);
   }
 
-  /** Stops every service with SIGTERM; answers each exit code. */
+  /**
+   * Stops every service with SIGTERM and drops the stack's database, so the
+   * shared MongoDB-wire server does not grow with every run; answers each
+   * service's exit code.
+   */
   async stop(): Promise<Map<ServiceName, number | null>> {
     const codes = new Map<ServiceName, number | null>();
     await Promise.all([
@@ -112,6 +117,14 @@ export class Stack {
       ),
       ...this.replicas.map((replica) => replica.stop('SIGTERM')),
     ]);
+    const client = await MongoClient.connect(
+      withDatabase(process.env['MONGO_URL']!, this.database),
+    );
+    try {
+      await client.db().dropDatabase();
+    } finally {
+      await client.close();
+    }
     return codes;
   }
 }
