@@ -1,4 +1,4 @@
-import type { ErrorPolicy, TaskCounts } from '@cloudflow/contracts';
+import { emptyTaskCounts, type ErrorPolicy, type TaskCounts } from '@cloudflow/contracts';
 import { readRange } from './formats/read-range';
 import {
   RowRejected,
@@ -43,7 +43,7 @@ export interface RangeTask {
  * when the whole range went through; on any failure the sink is aborted.
  */
 export async function runRangeTask(task: RangeTask): Promise<TaskCounts> {
-  const counts: TaskCounts = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 };
+  const counts = emptyTaskCounts();
   const { transform, sink, policy } = task;
   try {
     for await (const batch of readRange(task.path, task.range, task.input, task.columns, {

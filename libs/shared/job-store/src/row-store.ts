@@ -76,6 +76,21 @@ export class RowStore {
     }));
   }
 
+  rejectedDocs(
+    scope: WorkspaceScope,
+    jobId: string,
+    rejections: { line: number; reason: string; row?: Row }[],
+  ): Row[] {
+    return rejections.map((r) => ({
+      _id: rowId(jobId, r.line),
+      workspaceId: scope.workspaceId,
+      jobId,
+      line: r.line,
+      reason: r.reason,
+      ...(r.row !== undefined && { row: r.row }),
+    }));
+  }
+
   collectionDocs(jobId: string, rows: Row[], lines: number[]): Row[] {
     return rows.map((row, i) => ({ ...row, _id: rowId(jobId, lines[i] as number), _job: jobId }));
   }

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model } from 'mongoose';
-import type { TaskCounts } from '@cloudflow/contracts';
+import { emptyTaskCounts, type TaskCounts } from '@cloudflow/contracts';
 import { isDuplicateKeyError } from '@cloudflow/persistence';
 import {
   TASKS_COLLECTION,
@@ -104,7 +104,7 @@ export class TaskLedger implements OnModuleInit {
       kind: task.kind,
       attempt,
       workerId: 'scheduler',
-      counts: { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 },
+      counts: emptyTaskCounts(),
       committedAt: now,
     };
     if (await insertOnce(this.commits, fence)) return true;

@@ -6,3 +6,4 @@ export * from './rpc-call.context';
 export * from './recent-ids';
 export * from './messaging.module';
 export * from './topic-publisher';
+export * from './topic-consumer';

@@ -1,4 +1,4 @@
-import type { JobProgress, TaskCounts } from '@cloudflow/contracts';
+import { emptyTaskCounts, type JobProgress, type TaskCounts } from '@cloudflow/contracts';
 import {
   attemptId,
   type ClaimDocument,
@@ -138,7 +138,7 @@ export function progressOf(job: JobDocument, ledger: JobLedgerSnapshot): JobProg
       !ledger.failures.some((f) => f._id === c._id),
   );
   const done = sumCounts(committedRanges);
-  const running = inFlight.reduce(addCounts, zero());
+  const running = inFlight.reduce(addCounts, emptyTaskCounts());
   return {
     tasksTotal: job.tasksTotal,
     tasksDone: committedRanges.length,
@@ -215,12 +215,8 @@ function fail(message: string, details?: string): JobDecision {
   };
 }
 
-function zero(): TaskCounts {
-  return { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 };
-}
-
 function addCounts(sum: TaskCounts, c: { progress?: TaskCounts; counts?: TaskCounts }): TaskCounts {
-  const x = c.counts ?? c.progress ?? zero();
+  const x = c.counts ?? c.progress ?? emptyTaskCounts();
   sum.rowsRead += x.rowsRead;
   sum.rowsWritten += x.rowsWritten;
   sum.rowsRejected += x.rowsRejected;
@@ -229,5 +225,5 @@ function addCounts(sum: TaskCounts, c: { progress?: TaskCounts; counts?: TaskCou
 }
 
 function sumCounts(commits: { counts: TaskCounts }[]): TaskCounts {
-  return commits.reduce(addCounts, zero());
+  return commits.reduce(addCounts, emptyTaskCounts());
 }

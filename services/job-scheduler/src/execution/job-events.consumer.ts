@@ -12,8 +12,8 @@ import {
   KAFKA,
   SCHEDULER_EVENTS_GROUP_ID,
   TOPICS_READY,
+  consumeTopic,
 } from '@cloudflow/messaging';
-import { extractTraceContext, withSpan } from '@cloudflow/observability';
 import { JobReconciler } from './job-reconciler';
 
 /**
@@ -33,57 +33,32 @@ export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     await this.topicsReady;
-    const consumer = this.kafka.consumer({
-      ...CONSUMER_SETTINGS,
+    this.consumer = await consumeTopic({
+      kafka: this.kafka,
+      settings: CONSUMER_SETTINGS,
       groupId: SCHEDULER_EVENTS_GROUP_ID,
-    });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: Topics.jobEvents, fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const parsed = JobEventSchema.safeParse(safeJson(message.value?.toString()));
-        if (!parsed.success) {
-          this.logger.warn({ offset: message.offset }, 'ignoring a malformed job event');
-          return;
-        }
-        const event = parsed.data;
+      topic: Topics.jobEvents,
+      fromBeginning: false,
+      schema: JobEventSchema,
+      attributes: (event) => ({ 'cloudflow.job_id': event.jobId, 'cloudflow.event': event.type }),
+      handle: async (event) => {
         const scope = { workspaceId: event.workspaceId };
-        await withSpan(
-          `${Topics.jobEvents} process`,
-          'consumer',
-          {
-            'messaging.system': 'kafka',
-            'cloudflow.job_id': event.jobId,
-            'cloudflow.event': event.type,
-          },
-          async () => {
-            if (event.type === 'task.started') {
-              const at = new Date(Number(message.timestamp));
-              await this.reconciler.markStarted(scope, event.jobId, at);
-            } else {
-              this.reconciler.request(scope, event.jobId);
-            }
-          },
-          extractTraceContext(message.headers ?? {}),
-        ).catch((error: unknown) => {
+        try {
+          if (event.type === 'task.started') {
+            await this.reconciler.markStarted(scope, event.jobId, new Date());
+          } else {
+            this.reconciler.request(scope, event.jobId);
+          }
+        } catch (error) {
           // The sweep reconciles the job again shortly; do not block the partition.
           this.logger.warn({ err: error, jobId: event.jobId }, 'job event not handled');
-        });
+        }
       },
+      onMalformed: (where) => this.logger.warn(where, 'ignoring a malformed job event'),
     });
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.consumer?.disconnect();
-  }
-}
-
-function safeJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

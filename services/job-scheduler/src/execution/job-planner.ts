@@ -10,6 +10,7 @@ import {
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { SCHEDULER_CONFIG } from './scheduler-settings';
 import { TaskDispatcher } from './task-dispatcher';
+import { isInfrastructureError } from './infrastructure-error';
 import { JobReconciler } from './job-reconciler';
 
 /** Planning renews its heartbeat this often; the sweep takes over a planner silent for 6x as long. */
@@ -124,10 +125,4 @@ export class JobPlanner implements OnApplicationShutdown {
       .then(() => this.reconciler.reconcile(scope, job._id))
       .catch((e: unknown) => this.logger.error({ jobId: job._id, err: e }, 'recording failed'));
   }
-}
-
-/** Kafka or MongoDB trouble is transient; anything else is about the input. */
-function isInfrastructureError(error: unknown): boolean {
-  const name = error instanceof Error ? error.name : '';
-  return /Kafka|Mongo|Mongoose/i.test(name);
 }

@@ -21,6 +21,7 @@ import {
   type Format,
 } from '@cloudflow/engine';
 import type { JobInput } from '@cloudflow/job-store';
+import { isInfrastructureError } from '../execution/infrastructure-error';
 
 /** What a job will run, worked out (and checked) before it is accepted. */
 export interface ResolvedJobSpec {
@@ -124,7 +125,7 @@ async function guard<T>(work: () => Promise<T>, what: string, root: string): Pro
     return await work();
   } catch (error) {
     if (error instanceof DataPathError) throw invalid(error.message);
-    if (error instanceof Error && !/Mongo|Kafka/.test(error.name)) {
+    if (error instanceof Error && !isInfrastructureError(error)) {
       throw invalid(`${what}: ${error.message.replaceAll(root, '')}`);
     }
     throw error;

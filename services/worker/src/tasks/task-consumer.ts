@@ -7,8 +7,13 @@ import {
 } from '@nestjs/common';
 import type { Consumer, Kafka } from 'kafkajs';
 import { TaskMessageSchema, Topics } from '@cloudflow/contracts';
-import { KAFKA, TASK_CONSUMER_SETTINGS, TOPICS_READY, WORKER_GROUP_ID } from '@cloudflow/messaging';
-import { extractTraceContext, withSpan } from '@cloudflow/observability';
+import {
+  KAFKA,
+  TASK_CONSUMER_SETTINGS,
+  TOPICS_READY,
+  WORKER_GROUP_ID,
+  consumeTopic,
+} from '@cloudflow/messaging';
 import { TaskRunner } from './task-runner';
 
 /**
@@ -30,39 +35,26 @@ export class TaskConsumer implements OnApplicationBootstrap, OnApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     await this.topicsReady;
-    const consumer = this.kafka.consumer({ ...TASK_CONSUMER_SETTINGS, groupId: WORKER_GROUP_ID });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: Topics.tasks, fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: 1,
-      eachMessage: async ({ message, heartbeat, partition }) => {
-        const parsed = TaskMessageSchema.safeParse(safeJson(message.value?.toString()));
-        if (!parsed.success) {
-          this.logger.warn(
-            { partition, offset: message.offset },
-            'ignoring a malformed task message',
-          );
-          return;
-        }
-        const task = parsed.data;
-        const outcome = await withSpan(
-          `${Topics.tasks} process`,
-          'consumer',
-          {
-            'messaging.system': 'kafka',
-            'cloudflow.job_id': task.jobId,
-            'cloudflow.task_id': task.taskId,
-            'cloudflow.attempt': task.attempt,
-          },
-          () => this.runner.run(task, heartbeat),
-          extractTraceContext(message.headers ?? {}),
-        );
+    this.consumer = await consumeTopic({
+      kafka: this.kafka,
+      settings: TASK_CONSUMER_SETTINGS,
+      groupId: WORKER_GROUP_ID,
+      topic: Topics.tasks,
+      fromBeginning: true,
+      schema: TaskMessageSchema,
+      attributes: (task) => ({
+        'cloudflow.job_id': task.jobId,
+        'cloudflow.task_id': task.taskId,
+        'cloudflow.attempt': task.attempt,
+      }),
+      handle: async (task, heartbeat) => {
+        const outcome = await this.runner.run(task, heartbeat);
         this.logger.log(
           { jobId: task.jobId, taskId: task.taskId, attempt: task.attempt, outcome },
           'task handled',
         );
       },
+      onMalformed: (where) => this.logger.warn(where, 'ignoring a malformed task message'),
     });
   }
 
@@ -70,14 +62,5 @@ export class TaskConsumer implements OnApplicationBootstrap, OnApplicationShutdo
     // Hand the running task back: it is recorded as failed and retried elsewhere.
     this.runner.abortCurrent('the worker is shutting down');
     await this.consumer?.disconnect();
-  }
-}
-
-function safeJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

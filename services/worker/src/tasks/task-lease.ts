@@ -1,4 +1,4 @@
-import type { TaskCounts } from '@cloudflow/contracts';
+import { emptyTaskCounts, type TaskCounts } from '@cloudflow/contracts';
 
 export interface LeaseChecks {
   /** Renews the claim with the latest progress. */
@@ -20,7 +20,7 @@ export class TaskLease {
   private lastProgressAt = Date.now();
   private lastRows = -1;
   private lastBytes = -1;
-  private progress: TaskCounts = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 };
+  private progress: TaskCounts = emptyTaskCounts();
   private ticking?: Promise<void>;
 
   constructor(

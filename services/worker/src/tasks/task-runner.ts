@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   Topics,
+  emptyTaskCounts,
   isTerminalStatus,
   type JobEvent,
   type TaskCounts,
@@ -31,7 +32,6 @@ import {
   RowStore,
   TaskLedger,
   attemptId,
-  rowId,
   type JobDocument,
 } from '@cloudflow/job-store';
 import { TopicPublisher } from '@cloudflow/messaging';
@@ -91,7 +91,7 @@ export class TaskRunner {
       workerId: this.workerId,
       claimedAt: now,
       renewedAt: now,
-      progress: { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 },
+      progress: emptyTaskCounts(),
     });
     // Another worker holds this attempt (a redelivered message); its lease covers it.
     if (!claimed) return 'skipped';
@@ -186,14 +186,7 @@ export class TaskRunner {
       write: (rejections: { line: number; reason: string; row?: Record<string, unknown> }[]) =>
         this.rows.insertIdempotently(
           this.rows.collectionOf(scope, { kind: 'rejected' }),
-          rejections.map((r) => ({
-            _id: rowId(job._id, r.line),
-            workspaceId: job.workspaceId,
-            jobId: job._id,
-            line: r.line,
-            reason: r.reason,
-            ...(r.row !== undefined && { row: r.row }),
-          })),
+          this.rows.rejectedDocs(scope, job._id, rejections),
         ),
     };
     return runRangeTask({
@@ -261,7 +254,7 @@ export class TaskRunner {
       tmpPath: join(staging, 'output.tmp'),
       signal,
     });
-    return { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: bytesWritten };
+    return { ...emptyTaskCounts(), bytesRead: bytesWritten };
   }
 
   private transformOf(job: JobDocument): RowTransform {

@@ -8,12 +8,10 @@ export interface TaskCounts {
   bytesRead: number;
 }
 
-export const ZERO_TASK_COUNTS: Readonly<TaskCounts> = Object.freeze({
-  rowsRead: 0,
-  rowsWritten: 0,
-  rowsRejected: 0,
-  bytesRead: 0,
-});
+/** A fresh all-zero TaskCounts, for callers to add to. */
+export function emptyTaskCounts(): TaskCounts {
+  return { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, bytesRead: 0 };
+}
 
 /**
  * A unit of work on `cloudflow.tasks`. Small on purpose: the worker reads the
