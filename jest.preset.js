@@ -14,7 +14,7 @@ module.exports = {
   testEnvironment: 'node',
   moduleNameMapper,
   transform: {
-    // .js too: @marcbachmann/cel-js ships only ES modules, which Jest 30 cannot require.
+    // .js too: @marcbachmann/cel-js and jose ship only ES modules, which Jest 30 cannot require.
     '^.+\\.(ts|js)$': [
       '@swc/jest',
       {
@@ -31,7 +31,7 @@ module.exports = {
       },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@marcbachmann/cel-js/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@marcbachmann/cel-js|jose)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };

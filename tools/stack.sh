@@ -16,6 +16,14 @@ export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false
 
 export CLOUDFLOW_BOOTSTRAP_API_KEY="${CLOUDFLOW_BOOTSTRAP_API_KEY:-FAKE-API-KEY-123456}"
 export CLOUDFLOW_DATA_DIR="${CLOUDFLOW_DATA_DIR:-$ROOT/tmp/data}"
+# Seals secrets at rest (the OAuth signing key); generated once for this
+# checkout and kept, since a new key cannot open what the old one sealed.
+if [[ -z "${CLOUDFLOW_SECRET_KEY:-}" ]]; then
+  mkdir -p "$ROOT/tmp"
+  [[ -s "$ROOT/tmp/secret.key" ]] || (umask 077 && head -c 32 /dev/urandom | base64 >"$ROOT/tmp/secret.key")
+  CLOUDFLOW_SECRET_KEY="$(cat "$ROOT/tmp/secret.key")"
+fi
+export CLOUDFLOW_SECRET_KEY
 GATEWAY_PORT="${PORT:-8080}"
 LOG_DIR="$ROOT/tmp/stack-logs"
 PID_FILE="$ROOT/tmp/stack.pids"

@@ -1,6 +1,7 @@
 // The distributed stack for steps 4 and 5: infrastructure (deploy/local/infra unless
 // KAFKA_BROKERS and MONGO_URL are set) and the six services as processes on free ports.
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -169,6 +170,7 @@ export class BenchStack {
       KAFKA_BROKERS: kafkaBrokers,
       MONGO_URL: this.mongoUrl,
       CLOUDFLOW_BOOTSTRAP_API_KEY: API_KEY,
+      CLOUDFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
       CLOUDFLOW_DATA_DIR: dataDir,
     };
   }

@@ -10,5 +10,21 @@ export const AuthConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.shape
     .max(256, { message: 'must be at most 256 characters' })
     .regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' })
     .optional(),
+  /** Base64 of 32 random bytes: seals secrets at rest (the OAuth signing key). Required. */
+  CLOUDFLOW_SECRET_KEY: z.string().refine((value) => Buffer.from(value, 'base64').length === 32, {
+    message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
+  }),
+  /** The public URL of the API (the gateway), as tokens name their issuer. */
+  OAUTH_ISSUER: z
+    .url({ protocol: /^https?$/ })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .default('http://127.0.0.1:8080'),
+  OAUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(600),
+  OAUTH_REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .default(30 * 86_400),
+  OAUTH_CODE_TTL_SECONDS: z.coerce.number().int().min(10).max(600).default(60),
 });
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;

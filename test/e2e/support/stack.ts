@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { dirname, join } from 'node:path';
@@ -40,8 +41,14 @@ export class Stack {
     mkdirSync(logDir, { recursive: true });
     const stack = new Stack(logDir);
     mkdirSync(stack.dataDir, { recursive: true });
+    const ports = new Map<ServiceName, number>();
+    for (const name of SERVICE_NAMES) ports.set(name, await freePort());
     const env: NodeJS.ProcessEnv = {
       CLOUDFLOW_DATA_DIR: stack.dataDir,
+      CLOUDFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+      // The gateway forwards OAuth pages to auth; tokens name the gateway as issuer.
+      AUTH_HTTP_URL: `http://127.0.0.1:${ports.get('auth')}`,
+      OAUTH_ISSUER: `http://127.0.0.1:${ports.get('gateway')}`,
       PATH: process.env['PATH'],
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
@@ -55,7 +62,7 @@ export class Stack {
     };
     stack.env = env;
     for (const name of SERVICE_NAMES) {
-      stack.services.set(name, new ServiceProcess({ name, port: await freePort(), env, logDir }));
+      stack.services.set(name, new ServiceProcess({ name, port: ports.get(name)!, env, logDir }));
     }
     for (const service of stack.services.values()) service.start();
     await Promise.all([...stack.services.values()].map((s) => s.waitReady()));

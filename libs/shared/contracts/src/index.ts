@@ -5,6 +5,8 @@ export * from './auth/principal';
 export * from './auth/api-key-hash';
 export * from './auth/api-keys';
 export * from './auth/workspaces';
+export * from './auth/users';
+export * from './auth/oauth-clients';
 export * from './pipelines/transform-operations';
 export * from './pipelines/step-configs';
 export * from './pipelines/pipeline-definition';

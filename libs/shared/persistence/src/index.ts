@@ -3,3 +3,4 @@ export * from './persistence.module';
 export * from './ids';
 export * from './mongo-health';
 export * from './mongo-errors';
+export * from './secret-box';

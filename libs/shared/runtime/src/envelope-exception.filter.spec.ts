@@ -12,7 +12,13 @@ import {
   type ArgumentsHost,
 } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { AppError, ErrorCode, ErrorEnvelopeSchema, type ErrorEnvelope } from '@cloudflow/contracts';
+import {
+  AppError,
+  ErrorCode,
+  ErrorEnvelopeSchema,
+  RateLimitedError,
+  type ErrorEnvelope,
+} from '@cloudflow/contracts';
 import { EnvelopeExceptionFilter } from './envelope-exception.filter';
 
 /** A Fastify reply stand-in that records what the filter answers. */
@@ -116,6 +122,18 @@ describe('EnvelopeExceptionFilter', () => {
       const reply = answer(error);
       expect(reply.statusCode).toBe(status);
       expect(reply.body).toEqual({ error: error.message, code, details: error.details });
+    });
+
+    it('answers a rate-limited request with the published body and a Retry-After header', () => {
+      const reply = answer(new RateLimitedError(42));
+      expect(reply.statusCode).toBe(429);
+      expect(reply.body).toEqual({
+        error: 'Rate limit exceeded',
+        code: 4290,
+        retry_after: 42,
+        details: 'Too many requests; try again in 42 s',
+      });
+      expect(reply.headers['retry-after']).toBe('42');
     });
 
     it('leaves details out when the error has none', () => {

@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
-import { AppError, ERROR_CODE_INFO, ErrorCode, type ErrorEnvelope } from '@cloudflow/contracts';
+import {
+  AppError,
+  ERROR_CODE_INFO,
+  ErrorCode,
+  RateLimitedError,
+  type ErrorEnvelope,
+} from '@cloudflow/contracts';
 import { requestIdOf } from './request-id';
 
 /** Statuses a framework may raise before our code runs, and the code each maps to. */
@@ -70,6 +76,10 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
     }
     if (status === 401)
       void reply.header('WWW-Authenticate', 'ApiKey realm="cloudflow", Bearer realm="cloudflow"');
+    if (exception instanceof RateLimitedError) {
+      body.retry_after = exception.retryAfterSeconds;
+      void reply.header('Retry-After', String(exception.retryAfterSeconds));
+    }
     void reply.header('X-Request-Id', requestId).status(status).send(body);
   }
 

@@ -23,13 +23,13 @@ import {
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
 import { requestIdOf } from '@cloudflow/runtime';
-import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { ApiGuard } from '../edge/edge.guards';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
 
 /** `/api/v1/api-keys`: issue (the secret shown once), list, inspect and revoke keys. */
 @Controller('api/v1/api-keys')
-@UseGuards(ApiAuthGuard)
+@UseGuards(ApiGuard)
 export class ApiKeysController {
   constructor(private readonly rpc: RpcClient) {}
 

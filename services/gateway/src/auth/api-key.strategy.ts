@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
-import { AppError, hashApiKey, type Principal } from '@cloudflow/contracts';
+import { hashApiKey, type Principal } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
 import { requestIdOf } from '@cloudflow/runtime';
 import { parseAuthorization } from './authorization-header';
@@ -15,7 +15,7 @@ export const CREDENTIAL_CACHE = Symbol('CREDENTIAL_CACHE');
  * hash travels to the auth service, so no plaintext key is ever on Kafka.
  */
 @Injectable()
-export class ApiKeyStrategy extends PassportStrategy(Strategy, 'cloudflow') {
+export class ApiKeyStrategy extends PassportStrategy(Strategy, 'api-key') {
   constructor(
     private readonly rpc: RpcClient,
     @Inject(CREDENTIAL_CACHE) private readonly cache: CredentialCache,
@@ -23,13 +23,11 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, 'cloudflow') {
     super();
   }
 
-  async validate(request: FastifyRequest): Promise<Principal> {
+  /** `null` passes the request on to the next strategy: the header is not an API key. */
+  async validate(request: FastifyRequest): Promise<Principal | null> {
     const parsed = parseAuthorization(request.headers.authorization);
-    if (!parsed.ok) throw AppError.unauthorized(parsed.reason);
+    if (!parsed.ok || parsed.credential.scheme !== 'ApiKey') return null;
     const { credential } = parsed;
-    if (credential.scheme === 'Bearer') {
-      throw AppError.unauthorized('The bearer token is invalid or expired');
-    }
     const keyHash = hashApiKey(credential.value);
     const cached = this.cache.get(keyHash);
     if (cached) return cached;

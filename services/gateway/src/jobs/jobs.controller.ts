@@ -26,18 +26,20 @@ import {
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
 import { requestIdOf } from '@cloudflow/runtime';
-import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { ApiGuard } from '../edge/edge.guards';
+import { Costly } from '../rate-limit/rate-limit.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
 
 /** `/api/v1/jobs`: submit, watch, fetch results, cancel and re-run jobs. */
 @Controller('api/v1/jobs')
-@UseGuards(ApiAuthGuard)
+@UseGuards(ApiGuard)
 export class JobsController {
   constructor(private readonly rpc: RpcClient) {}
 
   @Post()
   @HttpCode(202)
+  @Costly()
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
@@ -137,6 +139,7 @@ export class JobsController {
 
   @Post(':jobId/rerun')
   @HttpCode(202)
+  @Costly()
   async rerun(
     @CurrentPrincipal() principal: Principal,
     @Param('jobId') jobId: string,

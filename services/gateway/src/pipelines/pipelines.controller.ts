@@ -24,7 +24,7 @@ import {
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
 import { requestIdOf } from '@cloudflow/runtime';
-import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { ApiGuard } from '../edge/edge.guards';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseQuery, requireResourceId } from '../http/request-validation';
 
@@ -33,7 +33,7 @@ import { parseQuery, requireResourceId } from '../http/request-validation';
  * by the registry, which owns them.
  */
 @Controller('api/v1/pipelines')
-@UseGuards(ApiAuthGuard)
+@UseGuards(ApiGuard)
 export class PipelinesController {
   constructor(private readonly rpc: RpcClient) {}
 

@@ -9,13 +9,13 @@ import {
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
 import { requestIdOf } from '@cloudflow/runtime';
-import { ApiAuthGuard } from '../auth/api-auth.guard';
+import { ApiGuard } from '../edge/edge.guards';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseBody } from '../http/request-validation';
 
 /** `/api/v1/workspaces`: the platform admin creates tenants; anyone sees their own. */
 @Controller('api/v1/workspaces')
-@UseGuards(ApiAuthGuard)
+@UseGuards(ApiGuard)
 export class WorkspacesController {
   constructor(private readonly rpc: RpcClient) {}
 

@@ -18,6 +18,15 @@ export interface MintedApiKey {
 }
 
 export function mintApiKey(): MintedApiKey {
-  const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-  return { key, keyHash: hashApiKey(key), prefix: key.slice(0, API_KEY_PREFIX.length + 6) };
+  return mintSecret(API_KEY_PREFIX);
+}
+
+/**
+ * 256 random bits behind a recognisable prefix (`cfk_` API keys, `cfs_` OAuth
+ * client secrets), with the SHA-256 that is stored in its place. A hash
+ * without salt or stretching is right here: the secret is random, not chosen.
+ */
+export function mintSecret(prefix: string): MintedApiKey {
+  const key = `${prefix}${randomBytes(32).toString('base64url')}`;
+  return { key, keyHash: hashApiKey(key), prefix: key.slice(0, prefix.length + 6) };
 }

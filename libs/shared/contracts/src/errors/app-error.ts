@@ -47,6 +47,20 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A request over its rate limit: 429 with `retry_after` (whole seconds until
+ * the caller may try again) in the body and a `Retry-After` header.
+ */
+export class RateLimitedError extends AppError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    details = `Too many requests; try again in ${retryAfterSeconds} s`,
+  ) {
+    super(ErrorCode.RateLimited, details);
+    this.name = 'RateLimitedError';
+  }
+}
+
 export interface WireError {
   code: number;
   message: string;

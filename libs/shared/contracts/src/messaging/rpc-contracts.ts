@@ -11,6 +11,18 @@ import {
   WorkspaceSchema,
   WorkspaceWithKeySchema,
 } from '../auth/workspaces';
+import {
+  CreateUserRequestSchema,
+  PasswordHashSchema,
+  UserPageSchema,
+  UserSchema,
+} from '../auth/users';
+import {
+  CreateOAuthClientRequestSchema,
+  JwksSchema,
+  OAuthClientPageSchema,
+  OAuthClientSchema,
+} from '../auth/oauth-clients';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
   IdempotencyKeySchema,
@@ -26,6 +38,7 @@ import { Topics, type RpcTopic } from './topics';
 const WithPrincipal = z.object({ principal: PrincipalSchema });
 const PipelineId = z.string().min(1).max(100);
 const JobId = z.string().min(1).max(100);
+const ResourceId = z.string().min(1).max(100);
 const PageArgs = { limit: z.number().int().min(1).max(100), cursor: z.string().optional() };
 
 /**
@@ -71,6 +84,68 @@ export const RpcContracts = {
     topic: Topics.rpc.auth,
     request: WithPrincipal,
     response: WorkspaceSchema,
+  },
+  'auth.users.create': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({
+      user: CreateUserRequestSchema.omit({ password: true }),
+      passwordHash: PasswordHashSchema,
+    }),
+    response: UserSchema,
+  },
+  'auth.users.list': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend(PageArgs),
+    response: UserPageSchema,
+  },
+  'auth.users.get': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ userId: ResourceId }),
+    response: UserSchema,
+  },
+  'auth.users.delete': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ userId: ResourceId }),
+    response: z.object({ deleted: z.literal(true) }),
+  },
+  'auth.oauthClients.create': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({
+      client: CreateOAuthClientRequestSchema,
+      /** Confidential clients only: the secret minted by the gateway, as hash and prefix. */
+      secret: MintedKeyRefSchema.pick({ keyHash: true }).optional(),
+    }),
+    response: OAuthClientSchema,
+  },
+  'auth.oauthClients.list': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend(PageArgs),
+    response: OAuthClientPageSchema,
+  },
+  'auth.oauthClients.get': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ clientId: ResourceId }),
+    response: OAuthClientSchema,
+  },
+  'auth.oauthClients.delete': {
+    topic: Topics.rpc.auth,
+    request: WithPrincipal.extend({ clientId: ResourceId }),
+    response: z.object({ deleted: z.literal(true) }),
+  },
+  /** The public signing keys, for the gateway to verify access tokens itself. */
+  'auth.oauth.jwks': {
+    topic: Topics.rpc.auth,
+    request: z.object({}),
+    response: JwksSchema,
+  },
+  /**
+   * Who a verified access token's grant belongs to, if it still stands
+   * (not revoked by code or refresh-token reuse, user and client still there).
+   */
+  'auth.oauth.grantPrincipal': {
+    topic: Topics.rpc.auth,
+    request: z.object({ grantId: ResourceId }),
+    response: z.object({ principal: PrincipalSchema }),
   },
   'pipelines.create': {
     topic: Topics.rpc.pipelineRegistry,
