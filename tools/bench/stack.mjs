@@ -171,6 +171,9 @@ export class BenchStack {
       MONGO_URL: this.mongoUrl,
       CLOUDFLOW_BOOTSTRAP_API_KEY: API_KEY,
       CLOUDFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+      // The benchmark measures the engine and the scheduler, not the quotas.
+      RATE_LIMIT_REQUESTS: '1000000',
+      RATE_LIMIT_COSTLY_REQUESTS: '1000000',
       CLOUDFLOW_DATA_DIR: dataDir,
     };
   }

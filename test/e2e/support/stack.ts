@@ -58,6 +58,10 @@ export class Stack {
       RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
       SHUTDOWN_TIMEOUT_MS: '10000',
       OTEL_SDK_DISABLED: 'false',
+      // Suites drive the API harder than any quota; the rate-limit suite sets its own.
+      RATE_LIMIT_REQUESTS: '1000000',
+      RATE_LIMIT_COSTLY_REQUESTS: '1000000',
+      RATE_LIMIT_ANONYMOUS_REQUESTS: '1000000',
       ...extraEnv,
     };
     stack.env = env;

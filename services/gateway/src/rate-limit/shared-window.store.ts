@@ -156,7 +156,7 @@ function record(slot: number, limit: number, msLeft: number): ThrottlerStorageRe
   return {
     totalHits: slot,
     timeToExpire: secondsLeft,
-    isBlocked: slot > limit,
+    isBlocked: slot >= limit,
     timeToBlockExpire: slot > limit ? secondsLeft : 0,
   };
 }
