@@ -5,13 +5,23 @@ import { MongoClient } from 'mongodb';
 import type { CreatedApiKey, CreatedWorkspace } from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY, uniqueName, withDatabase } from '@cloudflow/testing';
 import { SPEC_API_KEY, Stack, eventually } from './support/stack';
+import {
+  Browser,
+  authorizeAndApprove,
+  createUser,
+  pkce,
+  registerClient,
+  requestToken,
+} from './support/oauth';
 
 type Offsets = Map<string, { partition: number; offset: number }[]>;
 
 /**
  * Canary: known secrets (the bootstrap key, a key issued through the API, a
- * new workspace's admin key) are used, then looked for in plaintext in every
- * MongoDB document, every log line and every Kafka message the stack wrote.
+ * new workspace's admin key, a user's password, a client secret, an
+ * authorization code, refresh and access tokens) are used, then looked for
+ * in plaintext in every MongoDB document, every log line and every Kafka
+ * message the stack wrote.
  */
 describe('Secrets never stored, logged or sent in plaintext (distributed stack)', () => {
   let stack: Stack;
@@ -90,6 +100,51 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
         expect(res.status).toBe(201);
       }
       await stack.api().delete(`/api/v1/api-keys/${issued.body.id}`);
+
+      // OAuth: a password set and used to sign in, a client secret, a code and
+      // the tokens it gave, one refresh token rotated.
+      const password = `canary-password-${uniqueName('pw')}`;
+      await createUser(stack.api(), 'canary-user', password);
+      const redirectUri = 'http://127.0.0.1:9999/cb';
+      const app = await registerClient(stack.api(), {
+        name: 'canary app',
+        redirectUris: [redirectUri],
+      });
+      const { verifier, challenge } = pkce();
+      const back = await authorizeAndApprove(
+        new Browser(stack.gateway.baseUrl),
+        { clientId: app.id, redirectUri, challenge, method: 'S256' },
+        { username: 'canary-user', password },
+      );
+      const code = back.searchParams.get('code') ?? '';
+      const basic = { id: app.id, secret: app.clientSecret ?? '' };
+      const tokens = await requestToken(
+        stack.gateway.baseUrl,
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        },
+        { basic },
+      );
+      expect(tokens.status).toBe(200);
+      const rotated = await requestToken(
+        stack.gateway.baseUrl,
+        { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token ?? '' },
+        { basic },
+      );
+      expect(rotated.status).toBe(200);
+      const bearer = stack.api(`Bearer ${rotated.body.access_token ?? ''}`);
+      expect((await bearer.post('/api/v1/pipelines', SPEC_CREATE_PIPELINE_BODY)).status).toBe(201);
+      secrets.push(
+        password,
+        app.clientSecret ?? 'missing client secret',
+        code,
+        tokens.body.refresh_token ?? 'missing refresh token',
+        rotated.body.refresh_token ?? 'missing refresh token',
+        rotated.body.access_token ?? 'missing access token',
+      );
       const after = await offsets();
 
       const client = await MongoClient.connect(
@@ -110,7 +165,9 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
         .map((f) => readFileSync(join(stack.logDir, f), 'utf8'));
       const messages = await messagesBetween(before, after);
 
-      expect(documents.some((d) => d.includes(issued.body.prefix))).toBe(true); // the canary is alive
+      // The canaries are alive: the key's prefix and the user's name are stored.
+      expect(documents.some((d) => d.includes(issued.body.prefix))).toBe(true);
+      expect(documents.some((d) => d.includes('canary-user'))).toBe(true);
       expect(messages.length).toBeGreaterThan(0);
       for (const secret of secrets) {
         expect(documents.filter((d) => d.includes(secret))).toEqual([]);
