@@ -1,14 +1,24 @@
 import type {
   CreatedApiKey,
+  CreatedOAuthClient,
   CreatedWorkspace,
   ErrorEnvelope,
   Job,
   Pipeline,
+  User,
   Workspace,
 } from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY, type ApiClient } from '@cloudflow/testing';
 import { Stack } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
+import {
+  Browser,
+  authorizeAndApprove,
+  createUser,
+  pkce,
+  registerClient,
+  requestToken,
+} from './support/oauth';
 
 const SECRET_ROW = 'Ada Lovelace,London';
 
@@ -19,9 +29,13 @@ const SECRET_ROW = 'Ada Lovelace,London';
 describe('Tenant isolation (distributed stack)', () => {
   let stack: Stack;
   let other: ApiClient;
+  /** The second workspace's user, through OAuth: the same sweep with a Bearer token. */
+  let otherBearer: ApiClient;
   let pipeline: Pipeline;
   let job: Job;
   let key: CreatedApiKey;
+  let user: User;
+  let app: CreatedOAuthClient;
 
   beforeAll(async () => {
     stack = await Stack.start();
@@ -33,12 +47,38 @@ describe('Tenant isolation (distributed stack)', () => {
     );
     key = (await stack.api().post<CreatedApiKey>('/api/v1/api-keys', { name: 'first ws key' }))
       .body;
+    user = await createUser(stack.api(), 'first-ws-user', 'first workspace password');
+    app = await registerClient(stack.api(), {
+      name: 'first ws app',
+      redirectUris: ['https://first.example/cb'],
+    });
     const created = await stack.api().post<CreatedWorkspace>('/api/v1/workspaces', {
       name: 'second',
     });
     expect(created.status).toBe(201);
     expect(created.body.adminKey.key).toMatch(/^cfk_/);
     other = stack.api(`ApiKey ${created.body.adminKey.key}`);
+    await createUser(other, 'second-ws-user', 'second workspace password', ['admin']);
+    const otherApp = await registerClient(other, {
+      name: 'second ws app',
+      type: 'public',
+      redirectUris: ['http://127.0.0.1:9999/cb'],
+      scopes: ['admin'],
+    });
+    const { verifier, challenge } = pkce();
+    const back = await authorizeAndApprove(
+      new Browser(stack.gateway.baseUrl),
+      { clientId: otherApp.id, redirectUri: 'http://127.0.0.1:9999/cb', challenge, method: 'S256' },
+      { username: 'second-ws-user', password: 'second workspace password' },
+    );
+    const token = await requestToken(stack.gateway.baseUrl, {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code') ?? '',
+      client_id: otherApp.id,
+      redirect_uri: 'http://127.0.0.1:9999/cb',
+      code_verifier: verifier,
+    });
+    otherBearer = stack.api(`Bearer ${token.body.access_token ?? ''}`);
   });
 
   afterAll(async () => {
@@ -53,6 +93,9 @@ describe('Tenant isolation (distributed stack)', () => {
       'MyFakePipeline',
       key.prefix,
       'first ws key',
+      'first-ws-user',
+      'first ws app',
+      'https://first.example/cb',
     ]) {
       expect(text).not.toContain(secret);
     }
@@ -82,15 +125,30 @@ describe('Tenant isolation (distributed stack)', () => {
       ['POST', `/api/v1/jobs/${j}/rerun`],
       ['GET', `/api/v1/api-keys/${key.id}`],
       ['DELETE', `/api/v1/api-keys/${key.id}`],
+      ['GET', `/api/v1/users/${user.id}`],
+      ['DELETE', `/api/v1/users/${user.id}`],
+      ['GET', `/api/v1/oauth/clients/${app.id}`],
+      ['DELETE', `/api/v1/oauth/clients/${app.id}`],
     ];
-    for (const [method, path, json] of calls) {
-      const res = await other.request<ErrorEnvelope>(
-        method,
-        path,
-        json === undefined ? {} : { json },
-      );
-      expect([method, path, res.status, res.body?.code]).toEqual([method, path, 404, 4040]);
-      expectNoLeak(res.text);
+    for (const [credential, client] of [
+      ['admin key', other],
+      ['user bearer token', otherBearer],
+    ] as const) {
+      for (const [method, path, json] of calls) {
+        const res = await client.request<ErrorEnvelope>(
+          method,
+          path,
+          json === undefined ? {} : { json },
+        );
+        expect([credential, method, path, res.status, res.body?.code]).toEqual([
+          credential,
+          method,
+          path,
+          404,
+          4040,
+        ]);
+        expectNoLeak(res.text);
+      }
     }
   });
 
@@ -99,10 +157,14 @@ describe('Tenant isolation (distributed stack)', () => {
       '/api/v1/pipelines?limit=100',
       '/api/v1/jobs?limit=100',
       '/api/v1/api-keys?limit=100',
+      '/api/v1/users?limit=100',
+      '/api/v1/oauth/clients?limit=100',
     ]) {
       const res = await other.get(path);
       expect([path, res.status]).toEqual([path, 200]);
-      for (const id of [pipeline.id, job.jobId, key.id]) expect(res.text).not.toContain(id);
+      for (const id of [pipeline.id, job.jobId, key.id, user.id, app.id]) {
+        expect(res.text).not.toContain(id);
+      }
       expectNoLeak(res.text);
     }
   });
@@ -129,5 +191,7 @@ describe('Tenant isolation (distributed stack)', () => {
     expect((await stack.api().get<Job>(`/api/v1/jobs/${job.jobId}`)).body.status).toBe('SUCCEEDED');
     const stillValid = stack.api(`ApiKey ${key.key}`);
     expect((await stillValid.get('/api/v1/pipelines')).status).toBe(200);
+    expect((await stack.api().get(`/api/v1/users/${user.id}`)).status).toBe(200);
+    expect((await stack.api().get(`/api/v1/oauth/clients/${app.id}`)).status).toBe(200);
   });
 });
