@@ -27,6 +27,9 @@ class FakeSlotCollection {
   hang = false;
   /** How many turns of the event loop a call waits before it takes effect. */
   turns: () => number = () => 0;
+  /** How long a call waits before it takes effect. */
+  delayMs = 0;
+  private inFlight = 0;
 
   insertOne(doc: SlotDocument) {
     return this.answer(() => {
@@ -70,12 +73,23 @@ class FakeSlotCollection {
     });
   }
 
+  /** Resolves once no call is in flight, including any the store makes after one ends. */
+  async idle(): Promise<void> {
+    while (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
   private async answer<T>(work: () => T): Promise<T> {
     this.calls++;
     if (this.hang) return new Promise<never>(() => undefined);
-    for (let i = this.turns(); i > 0; i--) await new Promise((resolve) => setImmediate(resolve));
-    if (this.failure) throw this.failure;
-    return work();
+    this.inFlight++;
+    try {
+      for (let i = this.turns(); i > 0; i--) await new Promise((r) => setImmediate(r));
+      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.failure) throw this.failure;
+      return work();
+    } finally {
+      this.inFlight--;
+    }
   }
 }
 
@@ -224,7 +238,7 @@ describe('SharedWindowStore', () => {
       const b = storeOn(slots, clock);
 
       const results = await Promise.all(
-        Array.from({ length: 25 }, (_, i) => hit(random() < 0.5 ? a : b, 'k', limit)),
+        Array.from({ length: 25 }, () => hit(random() < 0.5 ? a : b, 'k', limit)),
       );
 
       const allowed = results.filter((r) => !r.isBlocked).map((r) => r.totalHits);
@@ -271,6 +285,23 @@ describe('SharedWindowStore', () => {
     expect(first).toMatchObject({ totalHits: 1, isBlocked: false });
     expect(second).toMatchObject({ totalHits: 2, isBlocked: true });
     expect(warn).toHaveBeenCalledTimes(1);
+  });
+
+  it('takes no shared slot for a request it already answered per replica', async () => {
+    const slots = new FakeSlotCollection();
+    const clock = new Clock(WINDOW);
+    const other = storeOn(slots, clock);
+    await hit(other, 'k', 5);
+    slots.delayMs = 30;
+    const slow = storeOn(slots, clock, { timeoutMs: 10 });
+
+    // Slot 1 is taken and the insert answers too late: the fallback counts this request.
+    expect(await hit(slow, 'k', 5)).toMatchObject({ totalHits: 1, isBlocked: false });
+    await slots.idle();
+    slots.delayMs = 0;
+
+    expect(await hit(other, 'k', 5)).toMatchObject({ totalHits: 2, isBlocked: false });
+    expect(slots.docs.size).toBe(2);
   });
 
   it('sweeps only the slots of windows that have ended', async () => {

@@ -77,8 +77,14 @@ export class SharedWindowStore implements ThrottlerStorage {
     const now = this.now();
     const window = Math.floor(now / ttlMs);
     const endsAt = (window + 1) * ttlMs;
+    // A claim that times out is answered by the fallback: it must then stop
+    // retrying, or it would still take a shared slot for an answered request.
+    const abandon = new AbortController();
     try {
-      const slot = await this.withTimeout(this.claim(key, window, endsAt, limit));
+      const slot = await this.withTimeout(
+        this.claim(key, window, endsAt, limit, abandon.signal),
+        abandon,
+      );
       return record(slot, limit, endsAt - now);
     } catch (error) {
       this.warnFallback(error);
@@ -87,13 +93,20 @@ export class SharedWindowStore implements ThrottlerStorage {
   }
 
   /** The number of this request in its window; anything above `limit` is refused. */
-  private async claim(key: string, window: number, endsAt: number, limit: number): Promise<number> {
+  private async claim(
+    key: string,
+    window: number,
+    endsAt: number,
+    limit: number,
+    abandoned: AbortSignal,
+  ): Promise<number> {
     const hint = this.hints.get(key);
     // A window already known to be used up costs no round trip.
     if (hint?.window === window && hint.slot > limit) return hint.slot;
     const prefix = `${key}|${window}|`;
     let slot = hint?.window === window ? hint.slot + 1 : 1;
     for (;;) {
+      abandoned.throwIfAborted();
       try {
         await this.slots.insertOne({
           _id: prefix + String(slot).padStart(SLOT_DIGITS, '0'),
@@ -107,6 +120,7 @@ export class SharedWindowStore implements ThrottlerStorage {
       // Another request (here or on another replica) holds that slot: go past
       // the highest taken. Over the limit, one slot past it marks the window
       // used up, and no further slots are written.
+      abandoned.throwIfAborted();
       const highest = await this.highestSlot(prefix);
       if (highest > limit) {
         this.remember(key, window, highest);
@@ -129,13 +143,14 @@ export class SharedWindowStore implements ThrottlerStorage {
     this.hints.set(key, { window, slot });
   }
 
-  private withTimeout<T>(work: Promise<T>): Promise<T> {
+  private withTimeout<T>(work: Promise<T>, abandon: AbortController): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`rate-limit store did not answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      timer = setTimeout(() => {
+        const error = new Error(`rate-limit store did not answer within ${this.timeoutMs} ms`);
+        abandon.abort(error);
+        reject(error);
+      }, this.timeoutMs);
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
@@ -156,7 +171,7 @@ function record(slot: number, limit: number, msLeft: number): ThrottlerStorageRe
   return {
     totalHits: slot,
     timeToExpire: secondsLeft,
-    isBlocked: slot >= limit,
+    isBlocked: slot > limit,
     timeToBlockExpire: slot > limit ? secondsLeft : 0,
   };
 }
