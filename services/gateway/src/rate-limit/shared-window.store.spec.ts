@@ -31,15 +31,19 @@ class FakeSlotCollection {
   delayMs = 0;
   private inFlight = 0;
 
-  insertOne(doc: SlotDocument) {
+  /** Unordered: every document is tried; duplicates fail alone, as MongoBulkWriteError reports them. */
+  insertMany(docs: SlotDocument[], options: { ordered: boolean }) {
     return this.answer(() => {
-      if (this.docs.has(doc._id)) {
-        throw Object.assign(new Error(`E11000 duplicate key error _id: ${doc._id}`), {
-          code: 11000,
-        });
+      if (options.ordered !== false) throw new Error('the fake answers only ordered: false');
+      const writeErrors: { index: number; code: number }[] = [];
+      docs.forEach((doc, index) => {
+        if (this.docs.has(doc._id)) writeErrors.push({ index, code: 11000 });
+        else this.docs.set(doc._id, { ...doc });
+      });
+      if (writeErrors.length > 0) {
+        throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000, writeErrors });
       }
-      this.docs.set(doc._id, { ...doc });
-      return { acknowledged: true, insertedId: doc._id };
+      return { acknowledged: true, insertedCount: docs.length };
     });
   }
 
@@ -249,6 +253,20 @@ describe('SharedWindowStore', () => {
       expect(slots.docs.size).toBe(limit + 1);
     },
   );
+
+  it('claims the slots of one key’s concurrent requests in a few batched round trips', async () => {
+    const slots = new FakeSlotCollection();
+    slots.turns = () => 1;
+    const store = storeOn(slots, new Clock(WINDOW));
+
+    const results = await Promise.all(Array.from({ length: 64 }, () => hit(store, 'busy', 1000)));
+
+    const numbers = results.map((r) => r.totalHits).sort((x, y) => x - y);
+    expect(numbers).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+    // The first request claims alone; all that arrived meanwhile share the next insert.
+    expect(slots.calls).toBeLessThanOrEqual(3);
+    expect(slots.docs.size).toBe(64);
+  });
 
   it('counts per replica, and still limits, when the collection fails', async () => {
     const slots = new FakeSlotCollection();

@@ -14,7 +14,7 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 
 export type SlotCollection = Pick<
   mongo.Collection<SlotDocument>,
-  'insertOne' | 'findOne' | 'deleteMany' | 'createIndex'
+  'insertMany' | 'findOne' | 'deleteMany' | 'createIndex'
 >;
 
 export interface SharedWindowStoreOptions {
@@ -24,6 +24,19 @@ export interface SharedWindowStoreOptions {
 }
 
 const SLOT_DIGITS = 10;
+/** Most requests of one key one replica claims in a single insert. */
+const MAX_BATCH = 256;
+
+/** A request of this replica waiting for its slot. */
+interface Waiter {
+  window: number;
+  endsAt: number;
+  limit: number;
+  /** Aborted once the request has been answered without the shared counters. */
+  abandoned: AbortSignal;
+  resolve: (slot: number) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * Fixed-window rate-limit counters shared by every gateway replica through
@@ -34,14 +47,20 @@ const SLOT_DIGITS = 10;
  * FerretDB does not make `$inc` or conditional updates atomic; unique `_id`
  * inserts it does.
  *
- * Once a window is exhausted the replica remembers it and answers refusals
- * without a round trip until the window ends. If MongoDB fails or is slow,
+ * A replica claims slots for one key one batch at a time: requests that
+ * arrive while a claim is in flight wait, and the next round trip claims a
+ * slot for each of them with one unordered `insertMany`, so one busy caller
+ * costs a round trip per batch, not a retry storm. Once a window is
+ * exhausted the replica remembers it and answers refusals without a round
+ * trip until the window ends. If MongoDB fails or is slow,
  * the replica counts on its own (limits then hold per replica) and says so.
  */
 export class SharedWindowStore implements ThrottlerStorage {
   private readonly logger = new Logger('rate-limit');
   /** Per key: the window this replica last counted in and the last slot it saw. */
   private readonly hints = new Map<string, { window: number; slot: number }>();
+  /** Per key: this replica's requests waiting for a slot while a claim is in flight. */
+  private readonly lanes = new Map<string, Waiter[]>();
   private readonly fallback = new ThrottlerStorageService();
   private readonly timeoutMs: number;
   private readonly now: () => number;
@@ -93,7 +112,7 @@ export class SharedWindowStore implements ThrottlerStorage {
   }
 
   /** The number of this request in its window; anything above `limit` is refused. */
-  private async claim(
+  private claim(
     key: string,
     window: number,
     endsAt: number,
@@ -102,31 +121,99 @@ export class SharedWindowStore implements ThrottlerStorage {
   ): Promise<number> {
     const hint = this.hints.get(key);
     // A window already known to be used up costs no round trip.
-    if (hint?.window === window && hint.slot > limit) return hint.slot;
-    const prefix = `${key}|${window}|`;
-    let slot = hint?.window === window ? hint.slot + 1 : 1;
+    if (hint?.window === window && hint.slot > limit) return Promise.resolve(hint.slot);
+    return new Promise<number>((resolve, reject) => {
+      const waiter: Waiter = { window, endsAt, limit, abandoned, resolve, reject };
+      const lane = this.lanes.get(key);
+      if (lane) {
+        lane.push(waiter);
+        return;
+      }
+      this.lanes.set(key, [waiter]);
+      void this.drain(key);
+    });
+  }
+
+  /** Claims slots for the requests waiting on `key`, one batch per round, until none wait. */
+  private async drain(key: string): Promise<void> {
     for (;;) {
-      abandoned.throwIfAborted();
+      const waiting = (this.lanes.get(key) ?? []).filter((w) => !w.abandoned.aborted);
+      const first = waiting[0];
+      if (!first) {
+        this.lanes.delete(key);
+        return;
+      }
+      const batch = waiting.filter((w) => w.window === first.window).slice(0, MAX_BATCH);
+      this.lanes.set(
+        key,
+        waiting.filter((w) => !batch.includes(w)),
+      );
       try {
-        await this.slots.insertOne({
-          _id: prefix + String(slot).padStart(SLOT_DIGITS, '0'),
-          expiresAt: new Date(endsAt),
-        });
-        this.remember(key, window, slot);
-        return slot;
+        await this.claimBatch(key, first.window, first.endsAt, first.limit, batch);
       } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
+        for (const waiter of batch) waiter.reject(error);
       }
-      // Another request (here or on another replica) holds that slot: go past
-      // the highest taken. Over the limit, one slot past it marks the window
-      // used up, and no further slots are written.
-      abandoned.throwIfAborted();
-      const highest = await this.highestSlot(prefix);
-      if (highest > limit) {
-        this.remember(key, window, highest);
-        return highest;
+    }
+  }
+
+  /**
+   * Gives each waiter of one window its slot: inserts the next slots, one per
+   * waiter, in one unordered insert; the ones taken meanwhile (by the other
+   * replicas) are retried past the highest slot taken. Over the limit, one
+   * slot past it marks the window used up, and no further slots are written.
+   */
+  private async claimBatch(
+    key: string,
+    window: number,
+    endsAt: number,
+    limit: number,
+    batch: Waiter[],
+  ): Promise<void> {
+    const prefix = `${key}|${window}|`;
+    const hint = this.hints.get(key);
+    let next = hint?.window === window ? hint.slot + 1 : 1;
+    let pending = batch;
+    for (;;) {
+      // A request answered without the shared counters takes no slot.
+      pending = pending.filter((w) => !w.abandoned.aborted);
+      if (pending.length === 0) break;
+      if (next > limit + 1) {
+        const over = next - 1;
+        for (const waiter of pending) waiter.resolve(over);
+        break;
       }
-      slot = Math.max(slot, highest) + 1;
+      const last = Math.min(next + pending.length - 1, limit + 1);
+      const { taken, conflicted } = await this.insertSlots(prefix, next, last, endsAt);
+      taken.forEach((slot, i) => pending[i]?.resolve(slot));
+      pending = pending.slice(taken.length);
+      next = conflicted ? Math.max(last, await this.highestSlot(prefix)) + 1 : last + 1;
+    }
+    this.remember(key, window, next - 1);
+  }
+
+  /** Inserts slots `from..to`; answers those this insert took, in order. */
+  private async insertSlots(
+    prefix: string,
+    from: number,
+    to: number,
+    endsAt: number,
+  ): Promise<{ taken: number[]; conflicted: boolean }> {
+    const wanted: number[] = [];
+    for (let slot = from; slot <= to; slot += 1) wanted.push(slot);
+    const expiresAt = new Date(endsAt);
+    try {
+      await this.slots.insertMany(
+        wanted.map((slot) => ({
+          _id: prefix + String(slot).padStart(SLOT_DIGITS, '0'),
+          expiresAt,
+        })),
+        { ordered: false },
+      );
+      return { taken: wanted, conflicted: false };
+    } catch (error) {
+      const failed = duplicateIndexes(error);
+      if (!failed) throw error;
+      return { taken: wanted.filter((_, i) => !failed.has(i)), conflicted: true };
     }
   }
 
@@ -174,4 +261,21 @@ function record(slot: number, limit: number, msLeft: number): ThrottlerStorageRe
     isBlocked: slot > limit,
     timeToBlockExpire: slot > limit ? secondsLeft : 0,
   };
+}
+
+/**
+ * The positions an unordered insert refused as duplicates, if that is all it
+ * refused; undefined for any other failure.
+ */
+function duplicateIndexes(error: unknown): Set<number> | undefined {
+  if (isDuplicateKeyError(error) && !(error as { writeErrors?: unknown }).writeErrors) {
+    return new Set([0]);
+  }
+  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+  if (writeErrors === undefined) return undefined;
+  const list = [writeErrors].flat() as { index?: number; code?: number }[];
+  if (list.length === 0 || list.some((e) => e.code !== 11000 || typeof e.index !== 'number')) {
+    return undefined;
+  }
+  return new Set(list.map((e) => e.index as number));
 }
