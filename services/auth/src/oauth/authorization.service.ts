@@ -5,9 +5,16 @@ import { randomBytes } from 'node:crypto';
 import { PASSWORD_HASH_COST, SCOPES } from '@cloudflow/contracts';
 import { OAuthClientsRepository } from '../oauth-clients/oauth-clients.repository';
 import { UsersRepository } from '../users/users.repository';
-import { OAuthModel, toModelClient, type GrantHolder, type ModelClient } from './oauth.model';
+import {
+  OAuthModel,
+  REFRESH_TOKEN_PREFIX,
+  toModelClient,
+  type GrantHolder,
+  type ModelClient,
+} from './oauth.model';
 import { OAuthStore, sha256 } from './oauth.store';
 import { consentPage, errorPage, loginPage } from './pages';
+import { SigningKeys } from './signing-keys';
 
 /** What an OAuth endpoint answers: a page, a redirect, or JSON. */
 export type OAuthAnswer =
@@ -45,6 +52,7 @@ export class AuthorizationService implements OnModuleInit {
     private readonly store: OAuthStore,
     private readonly clients: OAuthClientsRepository,
     private readonly users: UsersRepository,
+    private readonly keys: SigningKeys,
   ) {
     this.server = new OAuth2Server({
       model,
@@ -308,6 +316,44 @@ export class AuthorizationService implements OnModuleInit {
     }
   }
 
+  /**
+   * `POST /api/v1/oauth/revoke` (RFC 7009): a client ends a refresh or access
+   * token it holds, and with it the whole grant. Unknown tokens, and tokens
+   * of other clients, are answered 200 too, as the RFC asks, so the endpoint
+   * tells nothing about tokens.
+   */
+  async revoke(
+    body: unknown,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<OAuthAnswer> {
+    const fields =
+      body && typeof body === 'object' && !Array.isArray(body)
+        ? singleValued(body as Record<string, unknown>)
+        : undefined;
+    const token = fields?.['token'];
+    if (!fields || !token) {
+      return tokenError(400, 'invalid_request', 'send the token to revoke in `token`');
+    }
+    const credentials = clientCredentials(fields, headers['authorization']);
+    const client = credentials
+      ? await this.model.getClient(credentials.id, credentials.secret)
+      : false;
+    if (!client) return tokenError(401, 'invalid_client', 'Invalid client: client is invalid');
+    const grantId = await this.grantOfToken(token, client.id);
+    if (grantId) await this.store.revokeGrant(grantId, 'revoked by the client');
+    return { kind: 'json', status: 200, body: {}, headers: { 'Cache-Control': 'no-store' } };
+  }
+
+  /** The grant a refresh or access token of `clientId` belongs to, if it is one. */
+  private async grantOfToken(token: string, clientId: string): Promise<string | undefined> {
+    if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
+      const doc = await this.store.findRefreshToken(token);
+      return doc?.clientId === clientId ? doc.grantId : undefined;
+    }
+    const claims = await this.keys.verify(token);
+    return claims?.clientId === clientId ? claims.grantId : undefined;
+  }
+
   private async openInteraction(
     form: Record<string, unknown>,
     browser: string | undefined,
@@ -354,6 +400,32 @@ function singleValued(input: Record<string, unknown>): Record<string, string> | 
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * The client's credentials: HTTP Basic (RFC 6749 2.3.1, both parts
+ * form-urlencoded) or `client_id` / `client_secret` in the body. A public
+ * client sends its id alone.
+ */
+function clientCredentials(
+  fields: Record<string, string>,
+  authorization: string | string[] | undefined,
+): { id: string; secret: string | undefined } | undefined {
+  if (typeof authorization === 'string' && /^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 1) return undefined;
+    try {
+      return {
+        id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+        secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+  const id = fields['client_id'];
+  return id ? { id, secret: fields['client_secret'] } : undefined;
 }
 
 function badRequest(title: string, message: string): OAuthAnswer {

@@ -59,6 +59,11 @@ export class OAuthHttpController {
     send(reply, await this.authorization.token(req.body, req.headers));
   }
 
+  @Post('api/v1/oauth/revoke')
+  async revoke(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    send(reply, await this.authorization.revoke(req.body, req.headers));
+  }
+
   @Get('.well-known/jwks.json')
   async jwks(@Res() reply: FastifyReply): Promise<void> {
     const { keys } = await this.keys.jwks();
@@ -73,6 +78,7 @@ export class OAuthHttpController {
       issuer,
       authorization_endpoint: `${issuer}/auth/authorize`,
       token_endpoint: `${issuer}/api/v1/oauth/token`,
+      revocation_endpoint: `${issuer}/api/v1/oauth/revoke`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       response_types_supported: ['code'],
       grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],

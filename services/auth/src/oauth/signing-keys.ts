@@ -1,7 +1,16 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { randomUUID } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import {
+  SignJWT,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWK,
+} from 'jose';
 import type { Connection, mongo } from 'mongoose';
 import { ACCESS_TOKEN_AUDIENCE, type Jwks } from '@cloudflow/contracts';
 import { SecretBox, databaseOf, isDuplicateKeyError } from '@cloudflow/persistence';
@@ -92,6 +101,23 @@ export class SigningKeys implements OnModuleInit {
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + this.settings.accessTokenLifetimeSeconds)
       .sign(this.current.privateKey);
+  }
+
+  /** The claims of an access token this server signed and that has not expired, or undefined. */
+  async verify(token: string): Promise<{ clientId: string; grantId: string } | undefined> {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        createLocalJWKSet((await this.jwks()) as unknown as JSONWebKeySet),
+        { issuer: this.settings.issuer, audience: ACCESS_TOKEN_AUDIENCE, algorithms: [ALG] },
+      );
+      const { client_id: clientId, gid: grantId } = payload;
+      return typeof clientId === 'string' && typeof grantId === 'string'
+        ? { clientId, grantId }
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async jwks(): Promise<Jwks> {

@@ -38,6 +38,11 @@ export class OAuthProxyController {
     forward(req, reply);
   }
 
+  @Post('api/v1/oauth/revoke')
+  revoke(@Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
+    forward(req, reply);
+  }
+
   @Get('.well-known/jwks.json')
   jwks(@Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
     forward(req, reply);
@@ -50,7 +55,12 @@ export class OAuthProxyController {
 }
 
 /** Paths whose form-encoded bodies the gateway accepts, to forward them. */
-export const FORM_ROUTES = new Set(['/auth/login', '/auth/consent', '/api/v1/oauth/token']);
+export const FORM_ROUTES = new Set([
+  '/auth/login',
+  '/auth/consent',
+  '/api/v1/oauth/token',
+  '/api/v1/oauth/revoke',
+]);
 
 function forward(req: FastifyRequest, reply: FastifyReply): void {
   void reply.from(req.url, {
