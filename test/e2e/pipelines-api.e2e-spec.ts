@@ -364,6 +364,41 @@ describe('Pipelines API (distributed stack)', () => {
         5_000,
       );
     });
+
+    it('carries the request id over Kafka: the failing service logs the caller’s id', async () => {
+      // A stored version whose timestamp cannot be read: the registry itself fails.
+      const mongo = await MongoClient.connect(
+        withDatabase(process.env['MONGO_URL']!, stack.database),
+      );
+      await mongo
+        .db()
+        .collection('pipeline_versions')
+        .insertOne({
+          _id: 'pl_badtime@1' as never,
+          workspaceId: 'ws_default',
+          pipelineId: 'pl_badtime',
+          version: 1,
+          name: 'bad time',
+          steps: [],
+          createdAt: 'not a time',
+          updatedAt: 'not a time',
+        });
+      await mongo.close();
+      const res = await stack.api().get<ErrorEnvelope>('/api/v1/pipelines/pl_badtime', {
+        headers: { 'X-Request-Id': 'trace-across-kafka-1' },
+      });
+      expect([res.status, res.body.correlationId]).toEqual([500, 'trace-across-kafka-1']);
+      await eventually(
+        async () =>
+          stack
+            .service('pipeline-registry')
+            .logLines()
+            .some(
+              (l) => l['msg'] === 'rpc handler failed' && l['requestId'] === 'trace-across-kafka-1',
+            ),
+        5_000,
+      );
+    });
   });
 
   describe('workspaces', () => {

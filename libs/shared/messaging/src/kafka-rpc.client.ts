@@ -11,7 +11,7 @@ import {
   type RpcRequest,
   type RpcResponse,
 } from '@cloudflow/contracts';
-import { injectTraceContext, withSpan } from '@cloudflow/observability';
+import { currentRequestId, injectTraceContext, withSpan } from '@cloudflow/observability';
 import { CONSUMER_SETTINGS, RPC_PRODUCER_SETTINGS, type KafkaLogSink } from './kafka-settings';
 import { RpcClient, type CallOptions } from './rpc-client';
 
@@ -114,7 +114,9 @@ export class KafkaRpcClient extends RpcClient {
           [KafkaHeaders.replyInstance]: this.options.instanceId,
           [KafkaHeaders.deadline]: String(deadline),
         };
-        if (options.requestId) headers[KafkaHeaders.requestId] = options.requestId;
+        // The HTTP request this call serves, unless the caller names another.
+        const requestId = options.requestId ?? currentRequestId();
+        if (requestId) headers[KafkaHeaders.requestId] = requestId;
         injectTraceContext(headers);
 
         const response = new Promise<unknown>((resolve, reject) => {

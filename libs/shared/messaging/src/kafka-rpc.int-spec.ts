@@ -25,6 +25,7 @@ import {
   type Principal,
   type RpcRequest,
 } from '@cloudflow/contracts';
+import { currentRequestId, runWithRequestId } from '@cloudflow/observability';
 import { uniqueName } from '@cloudflow/testing';
 import { KafkaRpcClient } from './kafka-rpc.client';
 import { KafkaRpcServer } from './kafka-rpc.server';
@@ -46,6 +47,7 @@ const principal: Principal = {
 /** What the handler observed, per pipeline id. */
 const calls = new Map<string, number>();
 const traceIds = new Map<string, string | undefined>();
+const requestIds = new Map<string, string | undefined>();
 
 @Controller()
 class FakeRegistryController {
@@ -53,6 +55,7 @@ class FakeRegistryController {
   async get(@Payload() req: RpcRequest<'pipelines.get'>) {
     calls.set(req.pipelineId, (calls.get(req.pipelineId) ?? 0) + 1);
     traceIds.set(req.pipelineId, trace.getActiveSpan()?.spanContext().traceId);
+    requestIds.set(req.pipelineId, currentRequestId());
     if (req.pipelineId === 'pl_missing') throw AppError.notFound('Pipeline', req.pipelineId);
     if (req.pipelineId === 'pl_boom') throw new Error('database password is hunter2');
     return {
@@ -167,6 +170,23 @@ describe('Kafka request/reply against a real broker', () => {
     const serverSpan = inTrace.find((s) => s.kind === SpanKind.SERVER);
     expect(clientSpan?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
     expect(serverSpan?.parentSpanContext?.spanId).toBe(clientSpan?.spanContext().spanId);
+  });
+
+  it('carries the id of the request a call serves, so the handler and its own calls know it', async () => {
+    await runWithRequestId('req-it-42', () =>
+      client.call('pipelines.get', { principal, pipelineId: 'pl_req_ambient' }),
+    );
+    expect(requestIds.get('pl_req_ambient')).toBe('req-it-42');
+    await runWithRequestId('req-it-42', () =>
+      client.call(
+        'pipelines.get',
+        { principal, pipelineId: 'pl_req_explicit' },
+        { requestId: 'req-it-explicit' },
+      ),
+    );
+    expect(requestIds.get('pl_req_explicit')).toBe('req-it-explicit');
+    await client.call('pipelines.get', { principal, pipelineId: 'pl_req_none' });
+    expect(requestIds.get('pl_req_none')).toBeUndefined();
   });
 
   it('drops a request whose deadline passed before it started, and a redelivered one', async () => {

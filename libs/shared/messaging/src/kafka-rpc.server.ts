@@ -10,7 +10,7 @@ import {
   type RpcReply,
   type WireError,
 } from '@cloudflow/contracts';
-import { extractTraceContext, withSpan } from '@cloudflow/observability';
+import { extractTraceContext, runWithRequestId, withSpan } from '@cloudflow/observability';
 import {
   CONSUMER_SETTINGS,
   RPC_PRODUCER_SETTINGS,
@@ -157,13 +157,13 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       `rpc ${pattern}`,
       'server',
       { 'rpc.method': pattern },
-      () =>
-        this.invoke(
-          pattern,
-          handler,
-          value,
-          new RpcCallContext([pattern, requestId, correlationId]),
-        ),
+      () => {
+        const ctx = new RpcCallContext([pattern, requestId, correlationId]);
+        // Calls the handler makes to other services carry the same request id.
+        return requestId
+          ? runWithRequestId(requestId, () => this.invoke(pattern, handler, value, ctx))
+          : this.invoke(pattern, handler, value, ctx);
+      },
       extractTraceContext(headers),
     );
     if (!this.producer) return;

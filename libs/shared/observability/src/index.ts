@@ -2,3 +2,4 @@
 // services import it before those modules load.
 export * from './tracing';
 export * from './trace-headers';
+export * from './request-context';

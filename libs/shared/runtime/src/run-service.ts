@@ -6,6 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '@cloudflow/config';
+import { runWithRequestId } from '@cloudflow/observability';
 import { KAFKA, KafkaRpcServer, kafkaLogSink } from '@cloudflow/messaging';
 import { frameworkErrorEnvelope } from './envelope-exception.filter';
 import { requestIdOf } from './request-id';
@@ -138,6 +139,13 @@ async function startService<S extends z.ZodObject>(
       { inheritAppConfig: true },
     );
   }
+  // Every request runs in its own context, so calls made for it carry its id.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, _reply, done) =>
+      runWithRequestId(requestIdOf(request.raw), done),
+    );
   await definition.configure?.(app, config);
   await app.startAllMicroservices();
   await app.listen(config.PORT, config.HOST);

@@ -7,11 +7,10 @@ import {
   Param,
   Post,
   Query,
-  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import {
   CreateApiKeyRequestSchema,
   PageQuerySchema,
@@ -22,7 +21,6 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
-import { requestIdOf } from '@cloudflow/runtime';
 import { ApiGuard } from '../edge/edge.guards';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
@@ -37,17 +35,16 @@ export class ApiKeysController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedApiKey> {
     const key = parseBody(CreateApiKeyRequestSchema, body);
     // Minted here: auth stores only the hash, and the secret never crosses Kafka.
     const minted = mintApiKey();
-    const created = await this.rpc.call(
-      'auth.apiKeys.create',
-      { principal, key, minted: { keyHash: minted.keyHash, prefix: minted.prefix } },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const created = await this.rpc.call('auth.apiKeys.create', {
+      principal,
+      key,
+      minted: { keyHash: minted.keyHash, prefix: minted.prefix },
+    });
     // The secret is in this body and nowhere else: keep it out of every cache.
     void reply
       .status(201)
@@ -57,30 +54,17 @@ export class ApiKeysController {
   }
 
   @Get()
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: unknown,
-    @Req() req: FastifyRequest,
-  ): Promise<Page<ApiKey>> {
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown): Promise<Page<ApiKey>> {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call(
-      'auth.apiKeys.list',
-      { principal, limit, cursor },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('auth.apiKeys.list', { principal, limit, cursor });
   }
 
   @Get(':keyId')
-  get(
-    @CurrentPrincipal() principal: Principal,
-    @Param('keyId') keyId: string,
-    @Req() req: FastifyRequest,
-  ): Promise<ApiKey> {
-    return this.rpc.call(
-      'auth.apiKeys.get',
-      { principal, keyId: requireResourceId('API key', keyId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+  get(@CurrentPrincipal() principal: Principal, @Param('keyId') keyId: string): Promise<ApiKey> {
+    return this.rpc.call('auth.apiKeys.get', {
+      principal,
+      keyId: requireResourceId('API key', keyId),
+    });
   }
 
   @Delete(':keyId')
@@ -88,12 +72,10 @@ export class ApiKeysController {
   async revoke(
     @CurrentPrincipal() principal: Principal,
     @Param('keyId') keyId: string,
-    @Req() req: FastifyRequest,
   ): Promise<void> {
-    await this.rpc.call(
-      'auth.apiKeys.revoke',
-      { principal, keyId: requireResourceId('API key', keyId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    await this.rpc.call('auth.apiKeys.revoke', {
+      principal,
+      keyId: requireResourceId('API key', keyId),
+    });
   }
 }

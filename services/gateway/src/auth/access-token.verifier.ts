@@ -10,6 +10,7 @@ import {
   ACCESS_TOKEN_AUDIENCE,
   AppError,
   SCOPES,
+  hasScope,
   type Principal,
   type Scope,
 } from '@cloudflow/contracts';
@@ -57,7 +58,8 @@ export class AccessTokenVerifier {
       throw AppError.unauthorized(INVALID);
     }
     // The token carries at most what its grant allows today.
-    const scopes = holder.scopes.filter((scope) => claims.scopes.includes(scope));
+    // (`admin` on the grant covers any scope the token names.)
+    const scopes = claims.scopes.filter((scope) => hasScope(holder, scope));
     return { ...holder, scopes };
   }
 

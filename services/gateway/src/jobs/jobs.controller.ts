@@ -7,11 +7,10 @@ import {
   Param,
   Post,
   Query,
-  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import {
   AppError,
   ErrorCode,
@@ -25,7 +24,6 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
-import { requestIdOf } from '@cloudflow/runtime';
 import { ApiGuard } from '../edge/edge.guards';
 import { Costly } from '../rate-limit/rate-limit.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
@@ -44,53 +42,32 @@ export class JobsController {
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Job> {
     const job = parseBody(SubmitJobRequestSchema, body);
     const idempotencyKey = idempotencyKeyOf(idempotencyKeyHeader);
-    const created = await this.rpc.call(
-      'jobs.submit',
-      { principal, job, ...(idempotencyKey !== undefined && { idempotencyKey }) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const created = await this.rpc.call('jobs.submit', {
+      principal,
+      job,
+      ...(idempotencyKey !== undefined && { idempotencyKey }),
+    });
     void reply.header('Location', `/api/v1/jobs/${created.jobId}`);
     return created;
   }
 
   @Get()
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: unknown,
-    @Req() req: FastifyRequest,
-  ): Promise<Page<Job>> {
-    return this.rpc.call(
-      'jobs.list',
-      { principal, query: parseQuery(ListJobsQuerySchema, query) },
-      { requestId: requestIdOf(req.raw) },
-    );
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown): Promise<Page<Job>> {
+    return this.rpc.call('jobs.list', { principal, query: parseQuery(ListJobsQuerySchema, query) });
   }
 
   @Get(':jobId')
-  get(
-    @CurrentPrincipal() principal: Principal,
-    @Param('jobId') jobId: string,
-    @Req() req: FastifyRequest,
-  ): Promise<Job> {
-    return this.rpc.call(
-      'jobs.get',
-      { principal, jobId: requireResourceId('Job', jobId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+  get(@CurrentPrincipal() principal: Principal, @Param('jobId') jobId: string): Promise<Job> {
+    return this.rpc.call('jobs.get', { principal, jobId: requireResourceId('Job', jobId) });
   }
 
   @Get(':jobId/status')
-  status(
-    @CurrentPrincipal() principal: Principal,
-    @Param('jobId') jobId: string,
-    @Req() req: FastifyRequest,
-  ): Promise<Job> {
-    return this.get(principal, jobId, req);
+  status(@CurrentPrincipal() principal: Principal, @Param('jobId') jobId: string): Promise<Job> {
+    return this.get(principal, jobId);
   }
 
   @Get(':jobId/results')
@@ -98,14 +75,14 @@ export class JobsController {
     @CurrentPrincipal() principal: Principal,
     @Param('jobId') jobId: string,
     @Query() query: unknown,
-    @Req() req: FastifyRequest,
   ): Promise<JobResults> {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call(
-      'jobs.results',
-      { principal, jobId: requireResourceId('Job', jobId), limit, cursor },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('jobs.results', {
+      principal,
+      jobId: requireResourceId('Job', jobId),
+      limit,
+      cursor,
+    });
   }
 
   @Get(':jobId/rejected')
@@ -113,28 +90,20 @@ export class JobsController {
     @CurrentPrincipal() principal: Principal,
     @Param('jobId') jobId: string,
     @Query() query: unknown,
-    @Req() req: FastifyRequest,
   ) {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call(
-      'jobs.rejected',
-      { principal, jobId: requireResourceId('Job', jobId), limit, cursor },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('jobs.rejected', {
+      principal,
+      jobId: requireResourceId('Job', jobId),
+      limit,
+      cursor,
+    });
   }
 
   @Post(':jobId/cancel')
   @HttpCode(202)
-  cancel(
-    @CurrentPrincipal() principal: Principal,
-    @Param('jobId') jobId: string,
-    @Req() req: FastifyRequest,
-  ): Promise<Job> {
-    return this.rpc.call(
-      'jobs.cancel',
-      { principal, jobId: requireResourceId('Job', jobId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+  cancel(@CurrentPrincipal() principal: Principal, @Param('jobId') jobId: string): Promise<Job> {
+    return this.rpc.call('jobs.cancel', { principal, jobId: requireResourceId('Job', jobId) });
   }
 
   @Post(':jobId/rerun')
@@ -143,14 +112,12 @@ export class JobsController {
   async rerun(
     @CurrentPrincipal() principal: Principal,
     @Param('jobId') jobId: string,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Job> {
-    const created = await this.rpc.call(
-      'jobs.rerun',
-      { principal, jobId: requireResourceId('Job', jobId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const created = await this.rpc.call('jobs.rerun', {
+      principal,
+      jobId: requireResourceId('Job', jobId),
+    });
     void reply.header('Location', `/api/v1/jobs/${created.jobId}`);
     return created;
   }

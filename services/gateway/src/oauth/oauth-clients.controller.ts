@@ -7,11 +7,10 @@ import {
   Param,
   Post,
   Query,
-  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import {
   CLIENT_SECRET_PREFIX,
   CreateOAuthClientRequestSchema,
@@ -23,7 +22,6 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
-import { requestIdOf } from '@cloudflow/runtime';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { ApiGuard } from '../edge/edge.guards';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
@@ -38,17 +36,16 @@ export class OAuthClientsController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedOAuthClient> {
     const client = parseBody(CreateOAuthClientRequestSchema, body);
     // A confidential client's secret is minted here; auth stores only its hash.
     const secret = client.type === 'confidential' ? mintSecret(CLIENT_SECRET_PREFIX) : undefined;
-    const created = await this.rpc.call(
-      'auth.oauthClients.create',
-      { principal, client, ...(secret && { secret: { keyHash: secret.keyHash } }) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const created = await this.rpc.call('auth.oauthClients.create', {
+      principal,
+      client,
+      ...(secret && { secret: { keyHash: secret.keyHash } }),
+    });
     void reply
       .status(201)
       .header('Location', `/api/v1/oauth/clients/${created.id}`)
@@ -60,27 +57,20 @@ export class OAuthClientsController {
   list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: unknown,
-    @Req() req: FastifyRequest,
   ): Promise<Page<OAuthClient>> {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call(
-      'auth.oauthClients.list',
-      { principal, limit, cursor },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('auth.oauthClients.list', { principal, limit, cursor });
   }
 
   @Get(':clientId')
   get(
     @CurrentPrincipal() principal: Principal,
     @Param('clientId') clientId: string,
-    @Req() req: FastifyRequest,
   ): Promise<OAuthClient> {
-    return this.rpc.call(
-      'auth.oauthClients.get',
-      { principal, clientId: requireResourceId('OAuth client', clientId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('auth.oauthClients.get', {
+      principal,
+      clientId: requireResourceId('OAuth client', clientId),
+    });
   }
 
   @Delete(':clientId')
@@ -88,12 +78,10 @@ export class OAuthClientsController {
   async delete(
     @CurrentPrincipal() principal: Principal,
     @Param('clientId') clientId: string,
-    @Req() req: FastifyRequest,
   ): Promise<void> {
-    await this.rpc.call(
-      'auth.oauthClients.delete',
-      { principal, clientId: requireResourceId('OAuth client', clientId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    await this.rpc.call('auth.oauthClients.delete', {
+      principal,
+      clientId: requireResourceId('OAuth client', clientId),
+    });
   }
 }

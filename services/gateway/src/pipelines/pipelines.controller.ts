@@ -8,11 +8,10 @@ import {
   Post,
   Put,
   Query,
-  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import {
   AppError,
   PageQuerySchema,
@@ -23,7 +22,6 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
-import { requestIdOf } from '@cloudflow/runtime';
 import { ApiGuard } from '../edge/edge.guards';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseQuery, requireResourceId } from '../http/request-validation';
@@ -41,46 +39,31 @@ export class PipelinesController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Pipeline> {
     const parsed = validateCreatePipeline(body);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
-    const pipeline = await this.rpc.call(
-      'pipelines.create',
-      { principal, definition: parsed.value },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const pipeline = await this.rpc.call('pipelines.create', {
+      principal,
+      definition: parsed.value,
+    });
     void reply.status(201).header('Location', `/api/v1/pipelines/${pipeline.id}`);
     return pipeline;
   }
 
   @Get()
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: unknown,
-    @Req() req: FastifyRequest,
-  ): Promise<Page<Pipeline>> {
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown): Promise<Page<Pipeline>> {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call(
-      'pipelines.list',
-      { principal, limit, cursor },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('pipelines.list', { principal, limit, cursor });
   }
 
   @Get(':pipelineId')
   get(
     @CurrentPrincipal() principal: Principal,
     @Param('pipelineId') pipelineId: string,
-    @Req() req: FastifyRequest,
   ): Promise<Pipeline> {
     requireResourceId('Pipeline', pipelineId);
-    return this.rpc.call(
-      'pipelines.get',
-      { principal, pipelineId },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('pipelines.get', { principal, pipelineId });
   }
 
   @Put(':pipelineId')
@@ -88,16 +71,11 @@ export class PipelinesController {
     @CurrentPrincipal() principal: Principal,
     @Param('pipelineId') pipelineId: string,
     @Body() body: unknown,
-    @Req() req: FastifyRequest,
   ): Promise<Pipeline> {
     requireResourceId('Pipeline', pipelineId);
     const parsed = validateUpdatePipeline(body);
     if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
-    return this.rpc.call(
-      'pipelines.update',
-      { principal, pipelineId, patch: parsed.value },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('pipelines.update', { principal, pipelineId, patch: parsed.value });
   }
 
   @Delete(':pipelineId')
@@ -105,13 +83,8 @@ export class PipelinesController {
   async delete(
     @CurrentPrincipal() principal: Principal,
     @Param('pipelineId') pipelineId: string,
-    @Req() req: FastifyRequest,
   ): Promise<void> {
     requireResourceId('Pipeline', pipelineId);
-    await this.rpc.call(
-      'pipelines.delete',
-      { principal, pipelineId },
-      { requestId: requestIdOf(req.raw) },
-    );
+    await this.rpc.call('pipelines.delete', { principal, pipelineId });
   }
 }

@@ -7,12 +7,11 @@ import {
   Param,
   Post,
   Query,
-  Req,
   Res,
   UseGuards,
 } from '@nestjs/common';
 import * as argon2 from 'argon2';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import {
   CreateUserRequestSchema,
   PASSWORD_HASH_COST,
@@ -22,7 +21,6 @@ import {
   type User,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
-import { requestIdOf } from '@cloudflow/runtime';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { ApiGuard } from '../edge/edge.guards';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
@@ -37,7 +35,6 @@ export class UsersController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<User> {
     const { password, ...user } = parseBody(CreateUserRequestSchema, body);
@@ -46,40 +43,23 @@ export class UsersController {
       type: argon2.argon2id,
       ...PASSWORD_HASH_COST,
     });
-    const created = await this.rpc.call(
-      'auth.users.create',
-      { principal, user, passwordHash },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const created = await this.rpc.call('auth.users.create', { principal, user, passwordHash });
     void reply.status(201).header('Location', `/api/v1/users/${created.id}`);
     return created;
   }
 
   @Get()
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: unknown,
-    @Req() req: FastifyRequest,
-  ): Promise<Page<User>> {
+  list(@CurrentPrincipal() principal: Principal, @Query() query: unknown): Promise<Page<User>> {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
-    return this.rpc.call(
-      'auth.users.list',
-      { principal, limit, cursor },
-      { requestId: requestIdOf(req.raw) },
-    );
+    return this.rpc.call('auth.users.list', { principal, limit, cursor });
   }
 
   @Get(':userId')
-  get(
-    @CurrentPrincipal() principal: Principal,
-    @Param('userId') userId: string,
-    @Req() req: FastifyRequest,
-  ): Promise<User> {
-    return this.rpc.call(
-      'auth.users.get',
-      { principal, userId: requireResourceId('User', userId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+  get(@CurrentPrincipal() principal: Principal, @Param('userId') userId: string): Promise<User> {
+    return this.rpc.call('auth.users.get', {
+      principal,
+      userId: requireResourceId('User', userId),
+    });
   }
 
   @Delete(':userId')
@@ -87,12 +67,10 @@ export class UsersController {
   async delete(
     @CurrentPrincipal() principal: Principal,
     @Param('userId') userId: string,
-    @Req() req: FastifyRequest,
   ): Promise<void> {
-    await this.rpc.call(
-      'auth.users.delete',
-      { principal, userId: requireResourceId('User', userId) },
-      { requestId: requestIdOf(req.raw) },
-    );
+    await this.rpc.call('auth.users.delete', {
+      principal,
+      userId: requireResourceId('User', userId),
+    });
   }
 }

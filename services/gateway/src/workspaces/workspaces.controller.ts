@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Get, Post, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   CreateWorkspaceRequestSchema,
   mintApiKey,
@@ -8,7 +8,6 @@ import {
   type Workspace,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
-import { requestIdOf } from '@cloudflow/runtime';
 import { ApiGuard } from '../edge/edge.guards';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseBody } from '../http/request-validation';
@@ -23,30 +22,22 @@ export class WorkspacesController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() body: unknown,
-    @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedWorkspace> {
     const workspace = parseBody(CreateWorkspaceRequestSchema, body);
     const minted = mintApiKey();
-    const created = await this.rpc.call(
-      'auth.workspaces.create',
-      { principal, workspace, adminKey: { keyHash: minted.keyHash, prefix: minted.prefix } },
-      { requestId: requestIdOf(req.raw) },
-    );
+    const created = await this.rpc.call('auth.workspaces.create', {
+      principal,
+      workspace,
+      adminKey: { keyHash: minted.keyHash, prefix: minted.prefix },
+    });
     // The body carries the new workspace's admin key, shown this once.
     void reply.status(201).header('Cache-Control', 'no-store');
     return { ...created, adminKey: { ...created.adminKey, key: minted.key } };
   }
 
   @Get('current')
-  current(
-    @CurrentPrincipal() principal: Principal,
-    @Req() req: FastifyRequest,
-  ): Promise<Workspace> {
-    return this.rpc.call(
-      'auth.workspaces.current',
-      { principal },
-      { requestId: requestIdOf(req.raw) },
-    );
+  current(@CurrentPrincipal() principal: Principal): Promise<Workspace> {
+    return this.rpc.call('auth.workspaces.current', { principal });
   }
 }
