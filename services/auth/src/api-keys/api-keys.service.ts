@@ -3,9 +3,7 @@ import {
   AppError,
   DEFAULT_WORKSPACE_ID,
   ErrorCode,
-  hasScope,
   hashApiKey,
-  requireScope,
   type ApiKey,
   type CreateApiKeyRequest,
   type MintedKeyRef,
@@ -13,7 +11,8 @@ import {
   type Principal,
   type Scope,
 } from '@cloudflow/contracts';
-import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
+import { newId, type WorkspaceScope } from '@cloudflow/persistence';
+import { requireAdmin, requireCursor, requireGrantableScopes, scopeOf } from '../admin-scope';
 import type { ApiKeyDocument } from './api-key.schema';
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -65,15 +64,9 @@ export class ApiKeysService implements OnApplicationBootstrap {
     minted: MintedKeyRef,
     now = new Date(),
   ): Promise<ApiKey> {
-    requireScope(principal, 'admin');
+    requireAdmin(principal);
     const scopes = [...new Set<Scope>(request.scopes ?? ['read', 'write'])];
-    const missing = scopes.filter((scope) => !hasScope(principal, scope));
-    if (missing.length > 0) {
-      throw new AppError(
-        ErrorCode.Forbidden,
-        `A key cannot get scopes its creator lacks: ${missing.join(', ')}`,
-      );
-    }
+    requireGrantableScopes(principal, scopes, 'A key');
     const expiresAt = request.expiresAt === undefined ? undefined : new Date(request.expiresAt);
     if (expiresAt && expiresAt <= now) {
       throw new AppError(ErrorCode.ValidationFailed, "field 'expiresAt' must be in the future");
@@ -114,26 +107,19 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   async list(principal: Principal, limit: number, cursor?: string): Promise<Page<ApiKey>> {
-    requireScope(principal, 'admin');
-    if (cursor !== undefined && decodeCursor(cursor) === undefined) {
-      throw new AppError(
-        ErrorCode.ValidationFailed,
-        "query parameter 'cursor' is not a cursor returned by this API",
-      );
-    }
-    const page = await this.keys.findPage(scopeOf(principal), { limit, cursor });
+    const scope = requireAdmin(principal);
+    requireCursor(cursor);
+    const page = await this.keys.findPage(scope, { limit, cursor });
     return { items: page.items.map(toApiKey), nextCursor: page.nextCursor };
   }
 
   async get(principal: Principal, keyId: string): Promise<ApiKey> {
-    requireScope(principal, 'admin');
-    return toApiKey(await this.find(scopeOf(principal), keyId));
+    return toApiKey(await this.find(requireAdmin(principal), keyId));
   }
 
   /** Revokes a key; idempotent. Gateways stop accepting it within their cache TTL. */
   async revoke(principal: Principal, keyId: string, now = new Date()): Promise<ApiKey> {
-    requireScope(principal, 'admin');
-    const scope = scopeOf(principal);
+    const scope = requireAdmin(principal);
     const key = await this.find(scope, keyId);
     if (key.revokedAt) return toApiKey(key);
     const revoked = await this.keys.findOneAndUpdate(
@@ -163,10 +149,6 @@ export class ApiKeysService implements OnApplicationBootstrap {
       },
     };
   }
-}
-
-function scopeOf(principal: Principal): WorkspaceScope {
-  return { workspaceId: principal.workspaceId };
 }
 
 function toApiKey(doc: ApiKeyDocument): ApiKey {

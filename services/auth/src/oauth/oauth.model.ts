@@ -239,13 +239,17 @@ export class OAuthModel implements Model {
   async activeHolder(grantId: string): Promise<GrantHolder | undefined> {
     const grant = await this.store.activeGrant(grantId);
     if (!grant) return undefined;
+    const client = await this.clients.findByClientId(grant.clientId);
+    if (!client || client.workspaceId !== grant.workspaceId) return undefined;
+    // What the grant gave, as far as its holder and client may still have it.
+    let allowed = expand(client.scopes);
     if (grant.subject.kind === 'user') {
       const user = await this.users.findByIdForGrant(grant.subject.id);
       if (!user || user.workspaceId !== grant.workspaceId) return undefined;
+      allowed = allowed.filter((scope) => expand(user.scopes).includes(scope));
     }
-    const client = await this.clients.findByClientId(grant.clientId);
-    if (!client || client.workspaceId !== grant.workspaceId) return undefined;
-    return { ...grant.subject, workspaceId: grant.workspaceId, scopes: grant.scopes, grantId };
+    const scopes = expand(grant.scopes).filter((scope) => allowed.includes(scope));
+    return { ...grant.subject, workspaceId: grant.workspaceId, scopes, grantId };
   }
 
   private async newGrant(

@@ -120,9 +120,13 @@ export class AccessTokenVerifier {
         issuer: jwks.issuer,
         keySet: createLocalJWKSet({ keys: jwks.keys } as unknown as JSONWebKeySet),
       }));
-      // A failed fetch is not remembered: the next token tries again.
+      // A failed fetch is not remembered: the keys known before stay in use,
+      // and the next token naming an unknown key tries again.
+      const previous = this.keys;
       loading.catch(() => {
-        if (this.keys === loading) this.keys = undefined;
+        if (this.keys !== loading) return;
+        this.keys = previous;
+        this.keysFetchedAt = 0;
       });
       this.keys = loading;
     }
