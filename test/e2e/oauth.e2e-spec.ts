@@ -390,7 +390,7 @@ describe('OAuth 2.0 (distributed stack)', () => {
       expect(refused).toBeLessThan(5_000);
     });
 
-    it('ends an access token given itself, but not a token of another client', async () => {
+    it('ends an access token given itself, and refuses to touch another client’s', async () => {
       const mine = await (async () => {
         const { code, verifier } = await authorize();
         return redeem(code, verifier);
@@ -401,7 +401,8 @@ describe('OAuth 2.0 (distributed stack)', () => {
         redirectUris: [REDIRECT],
       });
       const notTheirs = await revoke({ token: mine.body.access_token ?? '', client_id: other.id });
-      expect(notTheirs.status).toBe(200);
+      expect(notTheirs.status).toBe(400);
+      expect(((await notTheirs.json()) as { error: string }).error).toBe('unauthorized_client');
       await new Promise((resolve) => setTimeout(resolve, 2_500));
       expect((await bearer(mine.body.access_token).get('/api/v1/pipelines')).status).toBe(200);
 
@@ -494,11 +495,81 @@ describe('OAuth 2.0 (distributed stack)', () => {
       const api = bearer(res.body.access_token);
       expect((await api.get('/api/v1/pipelines')).status).toBe(200);
       expect((await api.post('/api/v1/pipelines', SPEC_CREATE_PIPELINE_BODY)).status).toBe(403);
+      // A public client has no secret to authenticate client credentials with.
       const publicTry = await requestToken(base, {
         grant_type: 'client_credentials',
         client_id: app.id,
       });
-      expect(publicTry.status).toBeGreaterThanOrEqual(400);
+      expect([publicTry.status, publicTry.body.error]).toEqual([400, 'invalid_client']);
+      const guessed = await requestToken(base, {
+        grant_type: 'client_credentials',
+        client_id: app.id,
+        client_secret: 'cfs_guess',
+      });
+      expect(guessed.body.error).toBe('invalid_client');
+    });
+
+    it('refuses a verifier for a code issued without a challenge (PKCE downgrade), another client’s code, and a different redirect URI', async () => {
+      const basic = { id: server.id, secret: server.clientSecret ?? '' };
+      const codeFor = async () =>
+        (
+          await authorizeAndApprove(
+            new Browser(base),
+            { clientId: server.id, redirectUri: REDIRECT },
+            signIn,
+          )
+        ).searchParams.get('code') ?? '';
+      const fields = (code: string) => ({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+      });
+
+      const downgrade = await requestToken(
+        base,
+        { ...fields(await codeFor()), code_verifier: pkce().verifier },
+        { basic },
+      );
+      expect([downgrade.status, downgrade.body.error]).toEqual([400, 'invalid_grant']);
+
+      const { code: publicCode, verifier } = await authorize();
+      const stolen = await requestToken(
+        base,
+        { ...fields(publicCode), code_verifier: verifier },
+        { basic },
+      );
+      expect([stolen.status, stolen.body.error]).toEqual([400, 'invalid_grant']);
+
+      const elsewhere = await requestToken(
+        base,
+        { ...fields(await codeFor()), redirect_uri: 'http://127.0.0.1:9999/other' },
+        { basic },
+      );
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.body.error_description).toMatch(/redirect_uri/);
+    });
+
+    it('needs no redirect URI at the token endpoint when the authorization request named none', async () => {
+      const back = await authorizeAndApprove(new Browser(base), { clientId: server.id }, signIn);
+      expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+      const token = await requestToken(
+        base,
+        { grant_type: 'authorization_code', code: back.searchParams.get('code') ?? '' },
+        { basic: { id: server.id, secret: server.clientSecret ?? '' } },
+      );
+      expect(token.status).toBe(200);
+    });
+
+    it('refuses a refresh that asks for more than the grant gave', async () => {
+      const { code, verifier } = await authorize({ scope: 'read' });
+      const token = await redeem(code, verifier);
+      const wider = await requestToken(base, {
+        grant_type: 'refresh_token',
+        client_id: app.id,
+        refresh_token: token.body.refresh_token ?? '',
+        scope: 'read write',
+      });
+      expect([wider.status, wider.body.error]).toEqual([400, 'invalid_scope']);
     });
 
     it('a public client cannot register client credentials', async () => {

@@ -34,6 +34,8 @@ describe('Rate limits across two gateways (distributed stack)', () => {
       RATE_LIMIT_REQUESTS: String(PER_PRINCIPAL),
       RATE_LIMIT_COSTLY_REQUESTS: String(COSTLY),
       RATE_LIMIT_ANONYMOUS_REQUESTS: String(ANONYMOUS),
+      // The test plays the Ingress: X-Forwarded-For from loopback names the client.
+      TRUST_PROXY: '127.0.0.1',
     });
     const second = await stack.addReplica('gateway');
     gateways = [stack.api(null), new ApiClient(second.baseUrl)];
@@ -142,7 +144,8 @@ describe('Rate limits across two gateways (distributed stack)', () => {
     expect(refused).toBeLessThan(5_000);
   });
 
-  it('counts callers without a valid credential per IP, sign-in and token requests included', async () => {
+  it('counts callers without a valid credential per IP, then refuses that IP whatever it sends', async () => {
+    const valid = (await freshKey()).key;
     const first = await gateways[0]
       .withAuthorization('ApiKey cfk_not-a-real-key')
       .get<ErrorEnvelope>('/api/v1/pipelines');
@@ -174,9 +177,19 @@ describe('Rate limits across two gateways (distributed stack)', () => {
       client_id: 'cli_x',
     });
     expect([token.status, token.body.code]).toEqual([429, 4290]);
-    // A valid key is counted as its own principal, not by IP.
-    expect((await as(gateways[0], (await freshKey()).key).get('/api/v1/pipelines')).status).toBe(
-      200,
-    );
+    // Past the limit a right key cannot be told from a wrong one: both are refused.
+    for (const gateway of gateways) {
+      const res = await as(gateway, valid).get<ErrorEnvelope>('/api/v1/pipelines');
+      expect([res.status, res.body.code]).toEqual([429, 4290]);
+      expect(remaining(res.headers, 'anonymous')).toBe(0);
+    }
+    // Another client, as the trusted proxy names it, has a quota of its own.
+    const elsewhere = { headers: { 'X-Forwarded-For': '203.0.113.7' } };
+    const guess = await gateways[1]
+      .withAuthorization('ApiKey cfk_guess')
+      .get('/api/v1/pipelines', elsewhere);
+    expect(guess.status).toBe(401);
+    expect(remaining(guess.headers, 'anonymous')).toBe(ANONYMOUS - 1);
+    expect((await as(gateways[0], valid).get('/api/v1/pipelines', elsewhere)).status).toBe(200);
   });
 });

@@ -152,6 +152,18 @@ describe('Tenant isolation (distributed stack)', () => {
     }
   });
 
+  it('keeps usernames apart: the second workspace may take a name the first uses', async () => {
+    const res = await other.post<User>('/api/v1/users', {
+      username: 'first-ws-user',
+      password: 'another password entirely',
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.id).not.toBe(user.id);
+    expectNoLeak(res.text.replace(/first-ws-user/g, ''));
+    // Gone again, so the listings below hold nothing named like the first's.
+    expect((await other.delete(`/api/v1/users/${res.body.id}`)).status).toBe(204);
+  });
+
   it('lists none of the first workspace’s resources', async () => {
     for (const path of [
       '/api/v1/pipelines?limit=100',

@@ -9,6 +9,25 @@ export const GatewayConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.sh
   MAX_BODY_BYTES: env.positiveInt(1024 * 1024),
   /** How long a verified credential is trusted without asking auth again (revocation delay). */
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5_000).default(2_000),
+  /**
+   * The proxies in front of the gateway (the Ingress) whose `X-Forwarded-For`
+   * names the client, so per-IP limits count clients, not the proxy: empty
+   * (trust none), `true` (trust all: only when nothing else can reach the
+   * gateway), a hop count, or a comma-separated list of addresses and CIDRs.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((value): boolean | number | string[] => {
+      const trimmed = value.trim();
+      if (trimmed === '' || trimmed === 'false') return false;
+      if (trimmed === 'true') return true;
+      if (/^\d+$/.test(trimmed)) return Number(trimmed);
+      return trimmed
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
+    }),
   /** Where the auth service serves the OAuth sign-in pages and token endpoint. */
   AUTH_HTTP_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
   /** Rate limits (ADR 0008): one fixed window, shared by every gateway replica. */

@@ -36,6 +36,7 @@ void runService({
     OAuthModule,
   ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
+  trustProxy: (config) => config.TRUST_PROXY,
   configure: (app, config) =>
     hardenHttp(app, { authHttpUrl: config.AUTH_HTTP_URL, rpcTimeoutMs: config.RPC_TIMEOUT_MS }),
 });

@@ -35,7 +35,9 @@ export class SecretBox {
     if (version !== VERSION || !nonce || body === undefined || !tag) {
       throw new Error('not a sealed secret');
     }
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64url'));
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64url'), {
+      authTagLength: 16,
+    });
     decipher.setAAD(Buffer.from(purpose, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([

@@ -27,6 +27,8 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   rpcServer: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: (config: z.infer<S>) => number;
+  /** Which proxies' `X-Forwarded-For` names the client (Fastify's `trustProxy`). */
+  trustProxy?: (config: z.infer<S>) => boolean | number | string[];
   /** Last touches before listening (routes prefix, hooks). */
   configure?: (app: NestFastifyApplication, config: z.infer<S>) => void | Promise<void>;
 }
@@ -99,6 +101,7 @@ async function startService<S extends z.ZodObject>(
   installProcessGuards(definition.name);
   const adapter = new FastifyAdapter({
     bodyLimit: definition.bodyLimit?.(config) ?? 1024 * 1024,
+    trustProxy: definition.trustProxy?.(config) ?? false,
     genReqId: (req: IncomingMessage) => requestIdOf(req),
     requestIdHeader: false,
     // Ids are short; anything longer than this is refused before routing.

@@ -27,7 +27,16 @@ export type OAuthAnswer =
       headers?: Record<string, string>;
     };
 
-export const BROWSER_COOKIE = 'cf_oauth';
+/** Reads a cookie of the request by name. */
+export type CookieJar = (name: string) => string | undefined;
+
+/**
+ * The cookie binding an interaction to its browser, named after the
+ * interaction so that sign-ins in several tabs do not overwrite each other.
+ */
+export function browserCookieName(interaction: string): string {
+  return `cf_oauth_${sha256(interaction).slice(0, 16)}`;
+}
 const INTERACTION_LIFETIME_MS = 10 * 60_000;
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 const BAD_SIGN_IN = 'Incorrect username or password.';
@@ -129,7 +138,11 @@ export class AuthorizationService implements OnModuleInit {
     const interaction = randomBytes(32).toString('base64url');
     const browser = randomBytes(32).toString('base64url');
     await this.store.saveInteraction(interaction, {
-      params: { ...params, redirect_uri: redirectUri },
+      params: {
+        ...params,
+        redirect_uri: redirectUri,
+        redirect_uri_sent: params['redirect_uri'] === undefined ? 'false' : 'true',
+      },
       browserHash: sha256(browser),
       expiresAt: new Date(Date.now() + INTERACTION_LIFETIME_MS),
     });
@@ -137,26 +150,26 @@ export class AuthorizationService implements OnModuleInit {
       kind: 'page',
       status: 200,
       html: loginPage({ interaction, clientName: doc.name }),
-      setCookie: browserCookie(browser, secureCookie),
+      setCookie: browserCookie(interaction, browser, secureCookie),
     };
   }
 
   /** `POST /auth/login`: checks the password, then asks for consent. */
-  async signIn(form: Record<string, unknown>, browser: string | undefined): Promise<OAuthAnswer> {
-    const opened = await this.openInteraction(form, browser);
+  async signIn(form: Record<string, unknown>, cookies: CookieJar): Promise<OAuthAnswer> {
+    const opened = await this.openInteraction(form, cookies);
     if ('kind' in opened) return opened;
     const { interaction, params, client, clientName, redirectUri } = opened;
     const username = typeof form['username'] === 'string' ? form['username'].trim() : '';
     const password = typeof form['password'] === 'string' ? form['password'] : '';
     const user =
       username && username.length <= 100
-        ? await this.users.findByUsernameForSignIn(username)
+        ? await this.users.findByUsernameForSignIn(client.workspaceId, username)
         : null;
     const passwordOk = await argon2
       .verify(user?.passwordHash ?? this.decoyHash, password.slice(0, 1024))
       .catch(() => false);
-    // A user of another workspace cannot authorize this workspace's client,
-    // and is told exactly what a wrong password is told.
+    // Users are looked up in the client's workspace: a user of another
+    // workspace is unknown here, and is told exactly what a wrong password is told.
     if (!user || !passwordOk || user.workspaceId !== client.workspaceId) {
       this.logger.log({ clientId: client.id }, 'OAuth sign-in refused');
       return {
@@ -202,8 +215,8 @@ export class AuthorizationService implements OnModuleInit {
   }
 
   /** `POST /auth/consent`: one answer per sign-in; approval issues the code. */
-  async decide(form: Record<string, unknown>, browser: string | undefined): Promise<OAuthAnswer> {
-    const opened = await this.openInteraction(form, browser);
+  async decide(form: Record<string, unknown>, cookies: CookieJar): Promise<OAuthAnswer> {
+    const opened = await this.openInteraction(form, cookies);
     if ('kind' in opened) return opened;
     const { interaction, params, redirectUri } = opened;
     const userId = await this.store.signedInUser(interaction);
@@ -232,6 +245,7 @@ export class AuthorizationService implements OnModuleInit {
       id: user._id,
       workspaceId: user.workspaceId,
       scopes: user.scopes,
+      redirectUriSent: params['redirect_uri_sent'] !== 'false',
     };
     const request = new OAuth2Server.Request({
       method: 'POST',
@@ -318,9 +332,9 @@ export class AuthorizationService implements OnModuleInit {
 
   /**
    * `POST /api/v1/oauth/revoke` (RFC 7009): a client ends a refresh or access
-   * token it holds, and with it the whole grant. Unknown tokens, and tokens
-   * of other clients, are answered 200 too, as the RFC asks, so the endpoint
-   * tells nothing about tokens.
+   * token it holds, and with it the whole grant. An unknown or expired token
+   * is answered 200 (RFC 7009 2.2); a token issued to another client is
+   * refused (2.1).
    */
   async revoke(
     body: unknown,
@@ -338,25 +352,36 @@ export class AuthorizationService implements OnModuleInit {
     const client = credentials
       ? await this.model.getClient(credentials.id, credentials.secret)
       : false;
-    if (!client) return tokenError(401, 'invalid_client', 'Invalid client: client is invalid');
-    const grantId = await this.grantOfToken(token, client.id);
-    if (grantId) await this.store.revokeGrant(grantId, 'revoked by the client');
+    if (!client) {
+      return tokenError(
+        401,
+        'invalid_client',
+        'Invalid client: client is invalid',
+        credentials?.basic ? 'Basic realm="cloudflow"' : undefined,
+      );
+    }
+    const owner = await this.ownerOfToken(token);
+    if (owner && owner.clientId !== client.id) {
+      return tokenError(400, 'unauthorized_client', 'the token was not issued to this client');
+    }
+    if (owner) await this.store.revokeGrant(owner.grantId, 'revoked by the client');
     return { kind: 'json', status: 200, body: {}, headers: { 'Cache-Control': 'no-store' } };
   }
 
-  /** The grant a refresh or access token of `clientId` belongs to, if it is one. */
-  private async grantOfToken(token: string, clientId: string): Promise<string | undefined> {
+  /** The client and grant of a refresh token or (unexpired) access token, if it is one. */
+  private async ownerOfToken(
+    token: string,
+  ): Promise<{ clientId: string; grantId: string } | undefined> {
     if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
       const doc = await this.store.findRefreshToken(token);
-      return doc?.clientId === clientId ? doc.grantId : undefined;
+      return doc ? { clientId: doc.clientId, grantId: doc.grantId } : undefined;
     }
-    const claims = await this.keys.verify(token);
-    return claims?.clientId === clientId ? claims.grantId : undefined;
+    return this.keys.verify(token);
   }
 
   private async openInteraction(
     form: Record<string, unknown>,
-    browser: string | undefined,
+    cookies: CookieJar,
   ): Promise<
     | OAuthAnswer
     | {
@@ -370,6 +395,7 @@ export class AuthorizationService implements OnModuleInit {
     const interaction = typeof form['interaction'] === 'string' ? form['interaction'] : '';
     const doc = interaction ? await this.store.findInteraction(interaction) : null;
     if (!doc || doc.expiresAt.getTime() < Date.now()) return badRequest('Sign-in expired', EXPIRED);
+    const browser = cookies(browserCookieName(interaction));
     if (!browser || sha256(browser) !== doc.browserHash) {
       return {
         kind: 'page',
@@ -410,7 +436,7 @@ function singleValued(input: Record<string, unknown>): Record<string, string> | 
 function clientCredentials(
   fields: Record<string, string>,
   authorization: string | string[] | undefined,
-): { id: string; secret: string | undefined } | undefined {
+): { id: string; secret: string | undefined; basic: boolean } | undefined {
   if (typeof authorization === 'string' && /^basic /i.test(authorization)) {
     const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -419,13 +445,14 @@ function clientCredentials(
       return {
         id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
         secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+        basic: true,
       };
     } catch {
       return undefined;
     }
   }
   const id = fields['client_id'];
-  return id ? { id, secret: fields['client_secret'] } : undefined;
+  return id ? { id, secret: fields['client_secret'], basic: false } : undefined;
 }
 
 function badRequest(title: string, message: string): OAuthAnswer {
@@ -468,7 +495,7 @@ function tokenError(
   };
 }
 
-function browserCookie(value: string, secure: boolean): string {
+function browserCookie(interaction: string, value: string, secure: boolean): string {
   const maxAge = INTERACTION_LIFETIME_MS / 1000;
-  return `${BROWSER_COOKIE}=${value}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  return `${browserCookieName(interaction)}=${value}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 }

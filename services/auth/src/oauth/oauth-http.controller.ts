@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SCOPES } from '@cloudflow/contracts';
-import { AuthorizationService, BROWSER_COOKIE, type OAuthAnswer } from './authorization.service';
+import { AuthorizationService, type OAuthAnswer } from './authorization.service';
 import { OAUTH_SETTINGS, SigningKeys, type OAuthSettings } from './signing-keys';
 
 /** Pages carry no script and may not be framed; forms post to this origin only. */
@@ -46,12 +46,12 @@ export class OAuthHttpController {
 
   @Post('auth/login')
   async login(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    send(reply, await this.authorization.signIn(formOf(req), cookie(req, BROWSER_COOKIE)));
+    send(reply, await this.authorization.signIn(formOf(req), (name) => cookie(req, name)));
   }
 
   @Post('auth/consent')
   async consent(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    send(reply, await this.authorization.decide(formOf(req), cookie(req, BROWSER_COOKIE)));
+    send(reply, await this.authorization.decide(formOf(req), (name) => cookie(req, name)));
   }
 
   @Post('api/v1/oauth/token')

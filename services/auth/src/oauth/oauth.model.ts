@@ -19,6 +19,12 @@ export interface GrantHolder extends GrantSubject {
   /** What this holder may have granted at most. */
   scopes: Scope[];
   grantId?: string;
+  /**
+   * False when the authorization request named no redirect URI (the client's
+   * only one was used): then the token request need not name it either
+   * (RFC 6749 4.1.3).
+   */
+  redirectUriSent?: boolean;
 }
 
 /** The library's `client`, with what CloudFlow needs to decide. */
@@ -113,6 +119,7 @@ export class OAuthModel implements Model {
       grantId: grant._id,
       clientId: client.id,
       redirectUri: code.redirectUri,
+      redirectUriSent: holder.redirectUriSent !== false,
       scopes,
       expiresAt: code.expiresAt,
       ...(code.codeChallenge && {
@@ -135,7 +142,8 @@ export class OAuthModel implements Model {
     return {
       authorizationCode: code,
       expiresAt: doc.expiresAt,
-      redirectUri: doc.redirectUri,
+      // Empty: the library then does not ask the token request for it.
+      redirectUri: doc.redirectUriSent === false ? '' : doc.redirectUri,
       scope: doc.scopes,
       client: { id: doc.clientId, grants: [] },
       user: holder,
@@ -226,7 +234,9 @@ export class OAuthModel implements Model {
       workspaceId: client.workspaceId,
       scopes: client.scopes,
     };
-    const grant = await this.newGrant(holder, client, client.scopes);
+    // One access token and no refresh token: the grant ends when the token does.
+    const expiresAt = new Date(Date.now() + this.settings.accessTokenLifetimeSeconds * 1000);
+    const grant = await this.newGrant(holder, client, client.scopes, expiresAt);
     return { ...holder, grantId: grant._id };
   }
 
@@ -256,6 +266,7 @@ export class OAuthModel implements Model {
     holder: GrantHolder,
     client: ModelClient,
     scopes: Scope[],
+    expiresAt?: Date,
   ): Promise<GrantDocument> {
     const grant: GrantDocument = {
       _id: newId('grt'),
@@ -264,6 +275,7 @@ export class OAuthModel implements Model {
       clientId: client.id,
       scopes,
       createdAt: new Date(),
+      ...(expiresAt && { expiresAt }),
     };
     await this.store.createGrant(grant);
     return grant;

@@ -211,7 +211,28 @@ describe('OAuthStore on a real MongoDB-wire server', () => {
       await store.recordDecision(interactions[age]);
     }
 
+    for (const [id, expiresAt] of [
+      ['grant_cc_old', longAgo],
+      ['grant_cc_live', later],
+      ['grant_code', undefined],
+    ] as const) {
+      await store.createGrant({
+        _id: id,
+        workspaceId: 'ws_1',
+        subject: { kind: 'client', id: 'cli_1' },
+        clientId: 'cli_1',
+        scopes: ['read'],
+        createdAt: new Date(now - 2 * DAY),
+        ...(expiresAt && { expiresAt }),
+      });
+    }
+    await store.revokeGrant('grant_cc_old', 'test');
     await store.sweep(now);
+    expect(
+      await databaseOf(connection)
+        .collection('oauth_grant_revocations')
+        .countDocuments({ _id: 'grant_cc_old' as never }),
+    ).toBe(0);
 
     expect(await store.findCode(codes.old)).toBeNull();
     expect(await store.isCodeRedeemed(codes.old)).toBe(false);
@@ -220,6 +241,11 @@ describe('OAuthStore on a real MongoDB-wire server', () => {
     expect(await store.findInteraction(interactions.old)).toBeNull();
     expect(await store.signedInUser(interactions.old)).toBeUndefined();
     expect(await store.recordDecision(interactions.old)).toBe(true);
+
+    // A client-credentials grant long past its token is gone, revocation and all.
+    expect(await store.activeGrant('grant_cc_old')).toBeNull();
+    expect(await store.activeGrant('grant_cc_live')).not.toBeNull();
+    expect(await store.activeGrant('grant_code')).not.toBeNull();
 
     for (const age of ['recent', 'live'] as const) {
       expect(await store.findCode(codes[age])).not.toBeNull();

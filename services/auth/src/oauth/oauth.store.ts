@@ -23,6 +23,12 @@ export interface GrantDocument {
   clientId: string;
   scopes: Scope[];
   createdAt: Date;
+  /**
+   * When nothing issued from the grant can be valid any more: set for client
+   * credentials (one access token, no refresh); a code's grant lives as long
+   * as its refresh tokens keep rotating, so it has none.
+   */
+  expiresAt?: Date;
 }
 
 export interface CodeDocument {
@@ -31,6 +37,8 @@ export interface CodeDocument {
   grantId: string;
   clientId: string;
   redirectUri: string;
+  /** Whether the authorization request named the redirect URI (then the token request must). */
+  redirectUriSent?: boolean;
   scopes: Scope[];
   codeChallenge?: string;
   codeChallengeMethod?: string;
@@ -110,6 +118,7 @@ export class OAuthStore implements OnModuleInit, OnModuleDestroy {
       this.codes.createIndex({ expiresAt: 1 }),
       this.refreshTokens.createIndex({ expiresAt: 1 }),
       this.interactions.createIndex({ expiresAt: 1 }),
+      this.grants.createIndex({ expiresAt: 1 }),
     ]);
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -207,10 +216,11 @@ export class OAuthStore implements OnModuleInit, OnModuleDestroy {
   async sweep(now = Date.now()): Promise<void> {
     const before = { expiresAt: { $lt: new Date(now - 86_400_000) } };
     try {
-      const [codes, tokens, interactions] = await Promise.all([
+      const [codes, tokens, interactions, grants] = await Promise.all([
         this.codes.find(before, { projection: { _id: 1 } }).toArray(),
         this.refreshTokens.find(before, { projection: { _id: 1 } }).toArray(),
         this.interactions.find(before, { projection: { _id: 1 } }).toArray(),
+        this.grants.find(before, { projection: { _id: 1 } }).toArray(),
       ]);
       const ids = (docs: { _id: string }[]) => ({ _id: { $in: docs.map((d) => d._id) } });
       await Promise.all([
@@ -221,6 +231,8 @@ export class OAuthStore implements OnModuleInit, OnModuleDestroy {
         this.signIns.deleteMany(ids(interactions)),
         this.decisions.deleteMany(ids(interactions)),
         this.interactions.deleteMany(ids(interactions)),
+        this.revocations.deleteMany(ids(grants)),
+        this.grants.deleteMany(ids(grants)),
       ]);
     } catch (error) {
       this.logger.warn({ err: error }, 'sweeping expired OAuth records failed; will retry');

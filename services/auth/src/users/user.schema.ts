@@ -24,6 +24,8 @@ export const UserSchema = new Schema<UserDocument>(
   { collection: USERS_COLLECTION, versionKey: false },
 );
 
-// Sign-in asks for the username alone, so it is unique across workspaces.
-UserSchema.index({ username: 1 }, { unique: true });
+// Usernames are unique within a workspace; sign-in looks them up in the
+// workspace of the application the user signs in to. Another workspace's
+// usernames are neither visible nor in the way.
+UserSchema.index({ workspaceId: 1, username: 1 }, { unique: true });
 UserSchema.index({ workspaceId: 1, _id: 1 });

@@ -11,12 +11,14 @@ export class UsersRepository extends TenantRepository<UserDocument> implements O
   }
 
   async onModuleInit(): Promise<void> {
+    // Usernames were once unique across workspaces; that index must go.
+    await this.model.collection.dropIndex('username_1').catch(() => undefined);
     await this.model.createIndexes();
   }
 
-  /** Sign-in: the workspace becomes known from the user. */
-  findByUsernameForSignIn(username: string): Promise<UserDocument | null> {
-    return this.model.findOne({ username }).lean<UserDocument>().exec();
+  /** Sign-in, in the workspace of the application being signed in to. */
+  findByUsernameForSignIn(workspaceId: string, username: string): Promise<UserDocument | null> {
+    return this.model.findOne({ workspaceId, username }).lean<UserDocument>().exec();
   }
 
   /** A grant's holder, looked up by id alone when its token is checked. */

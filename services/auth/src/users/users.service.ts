@@ -41,7 +41,10 @@ export class UsersService {
       await this.users.insert(scope, doc);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
-      throw new AppError(ErrorCode.Conflict, `The username '${request.username}' is taken`);
+      throw new AppError(
+        ErrorCode.Conflict,
+        `The username '${request.username}' is taken in this workspace`,
+      );
     }
     this.logger.log({ userId: doc._id, by: principal.subject }, 'user created');
     return toUser(doc);

@@ -6,7 +6,9 @@ import { RateLimitGuard } from '../rate-limit/rate-limit.guard';
  * Every `/api/v1` route but OAuth's: authenticate, then count the request —
  * against the caller's quotas when the credential is good, against the
  * client IP's when it is not (so guessing keys is limited too) — and only
- * then refuse a bad credential. Both answers carry the RateLimit fields.
+ * then refuse a bad credential. Both answers carry the RateLimit fields. A
+ * client IP already over its anonymous quota is refused first, whatever
+ * credential it sends, so keys cannot be guessed past the limit.
  */
 @Injectable()
 export class ApiGuard implements CanActivate {
@@ -16,6 +18,7 @@ export class ApiGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    this.rateLimit.refuseExhaustedIp(context);
     let refusal: unknown;
     try {
       await this.credentials.canActivate(context);

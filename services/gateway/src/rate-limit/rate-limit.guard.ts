@@ -3,6 +3,7 @@ import { ThrottlerGuard, normalizeIp } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimitedError, type Principal } from '@cloudflow/contracts';
 import { rateLimitHeaders, type QuotaState } from './rate-limit-headers';
+import { SharedWindowStore } from './shared-window.store';
 
 type ThrottlerRequest = Parameters<ThrottlerGuard['handleRequest']>[0];
 
@@ -23,6 +24,11 @@ export const Costly = (): MethodDecorator => SetMetadata(COSTLY, true);
 
 type EdgeRequest = FastifyRequest & { user?: Principal; quotaStates?: QuotaState[] };
 
+/** Unauthenticated callers are counted by client IP, IPv6 by /64. */
+function ipTracker(request: FastifyRequest): string {
+  return `ip/${normalizeIp(request.ip, 64)}`;
+}
+
 export function isCostly(context: ExecutionContext): boolean {
   return context.getHandler && Reflect.getMetadata(COSTLY, context.getHandler()) === true;
 }
@@ -40,6 +46,34 @@ export function hasPrincipal(context: ExecutionContext): boolean {
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /**
+   * Refuses a client IP that is over its anonymous quota before its
+   * credential is even looked at: otherwise a right guess (200) could still
+   * be told from a wrong one (429) at any rate. Known to this replica from
+   * the shared counters without a round trip.
+   */
+  refuseExhaustedIp(context: ExecutionContext): void {
+    const policy = this.throttlers.find((t) => t.name === POLICY.anonymous);
+    if (!policy || typeof policy.ttl !== 'number' || typeof policy.limit !== 'number') return;
+    if (!(this.storageService instanceof SharedWindowStore)) return;
+    const request = context.switchToHttp().getRequest<EdgeRequest>();
+    const key = this.generateKey(context, ipTracker(request), POLICY.anonymous);
+    const retryAfter = this.storageService.knownExhausted(key, policy.ttl, policy.limit);
+    if (retryAfter === undefined) return;
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const headers = rateLimitHeaders([
+      {
+        policy: POLICY.anonymous,
+        quota: policy.limit,
+        windowSeconds: Math.ceil(policy.ttl / 1000),
+        remaining: 0,
+        resetSeconds: retryAfter,
+      },
+    ]);
+    for (const [header, value] of Object.entries(headers)) void reply.header(header, value);
+    throw new RateLimitedError(retryAfter);
+  }
+
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const request = req as unknown as EdgeRequest;
     const principal = request.user;
@@ -48,7 +82,7 @@ export class RateLimitGuard extends ThrottlerGuard {
         `${principal.workspaceId}/${principal.subject.kind}/${principal.subject.id}`,
       );
     }
-    return Promise.resolve(`ip/${normalizeIp(request.ip, 64)}`);
+    return Promise.resolve(ipTracker(request));
   }
 
   protected override generateKey(

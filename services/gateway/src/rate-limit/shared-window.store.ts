@@ -74,6 +74,18 @@ export class SharedWindowStore implements ThrottlerStorage {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * Seconds until `key` may be counted again, if this replica already knows
+   * its current window is used up; costs no round trip. Undefined otherwise.
+   */
+  knownExhausted(key: string, ttlMs: number, limit: number): number | undefined {
+    const now = this.now();
+    const window = Math.floor(now / ttlMs);
+    const hint = this.hints.get(key);
+    if (hint?.window !== window || hint.slot <= limit) return undefined;
+    return Math.max(1, Math.ceil(((window + 1) * ttlMs - now) / 1000));
+  }
+
   async ensureIndexes(): Promise<void> {
     await this.slots.createIndex({ expiresAt: 1 });
   }

@@ -16,6 +16,7 @@ import {
   CreateUserRequestSchema,
   PASSWORD_HASH_COST,
   PageQuerySchema,
+  requireScope,
   type Page,
   type Principal,
   type User,
@@ -37,6 +38,8 @@ export class UsersController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<User> {
+    // Refused before the costly hash: only admins create users.
+    requireScope(principal, 'admin');
     const { password, ...user } = parseBody(CreateUserRequestSchema, body);
     // Hashed here (Argon2id): the password itself never crosses Kafka.
     const passwordHash = await argon2.hash(password, {
