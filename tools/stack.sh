@@ -16,12 +16,18 @@ export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false
 
 export CLOUDFLOW_BOOTSTRAP_API_KEY="${CLOUDFLOW_BOOTSTRAP_API_KEY:-FAKE-API-KEY-123456}"
 export CLOUDFLOW_DATA_DIR="${CLOUDFLOW_DATA_DIR:-$ROOT/tmp/data}"
-# Seals secrets at rest (the OAuth signing key); generated once for this
-# checkout and kept, since a new key cannot open what the old one sealed.
+# Seals secrets at rest (the OAuth signing key). Generated once and kept for
+# as long as the database it seals secrets in, since a new key cannot open
+# what the old one sealed: next to the local infrastructure's data (outside
+# the checkout, shared by every clone), or in tmp/ with servers of your own.
 if [[ -z "${CLOUDFLOW_SECRET_KEY:-}" ]]; then
-  mkdir -p "$ROOT/tmp"
-  [[ -s "$ROOT/tmp/secret.key" ]] || (umask 077 && head -c 32 /dev/urandom | base64 >"$ROOT/tmp/secret.key")
-  CLOUDFLOW_SECRET_KEY="$(cat "$ROOT/tmp/secret.key")"
+  KEY_FILE="$ROOT/tmp/secret.key"
+  if [[ -z "${KAFKA_BROKERS:-}" || -z "${MONGO_URL:-}" ]]; then
+    KEY_FILE="${CLOUDFLOW_INFRA_DIR:-${CLOUDFLOW_CACHE_DIR:-$HOME/.cache/cloudflow}/run}/stack-secret.key"
+  fi
+  mkdir -p "$(dirname "$KEY_FILE")"
+  [[ -s "$KEY_FILE" ]] || (umask 077 && head -c 32 /dev/urandom | base64 >"$KEY_FILE")
+  CLOUDFLOW_SECRET_KEY="$(cat "$KEY_FILE")"
 fi
 export CLOUDFLOW_SECRET_KEY
 GATEWAY_PORT="${PORT:-8080}"
