@@ -2,6 +2,7 @@ import type {
   CreatedApiKey,
   CreatedOAuthClient,
   CreatedWorkspace,
+  DataSource,
   ErrorEnvelope,
   Job,
   Pipeline,
@@ -36,6 +37,7 @@ describe('Tenant isolation (distributed stack)', () => {
   let key: CreatedApiKey;
   let user: User;
   let app: CreatedOAuthClient;
+  let source: DataSource;
 
   beforeAll(async () => {
     stack = await Stack.start();
@@ -48,6 +50,13 @@ describe('Tenant isolation (distributed stack)', () => {
     key = (await stack.api().post<CreatedApiKey>('/api/v1/api-keys', { name: 'first ws key' }))
       .body;
     user = await createUser(stack.api(), 'first-ws-user', 'first workspace password');
+    source = (
+      await stack.api().post<DataSource>('/api/v1/datasources', {
+        type: 'postgres',
+        name: 'first ws warehouse',
+        connectionString: 'postgres://first:pw@first-ws-db.internal/warehouse',
+      })
+    ).body;
     app = await registerClient(stack.api(), {
       name: 'first ws app',
       redirectUris: ['https://first.example/cb'],
@@ -96,6 +105,8 @@ describe('Tenant isolation (distributed stack)', () => {
       'first-ws-user',
       'first ws app',
       'https://first.example/cb',
+      'first ws warehouse',
+      'first-ws-db.internal',
     ]) {
       expect(text).not.toContain(secret);
     }
@@ -129,6 +140,9 @@ describe('Tenant isolation (distributed stack)', () => {
       ['DELETE', `/api/v1/users/${user.id}`],
       ['GET', `/api/v1/oauth/clients/${app.id}`],
       ['DELETE', `/api/v1/oauth/clients/${app.id}`],
+      ['GET', `/api/v1/datasources/${source.id}`],
+      ['PUT', `/api/v1/datasources/${source.id}`, { name: 'taken over' }],
+      ['DELETE', `/api/v1/datasources/${source.id}`],
     ];
     for (const [credential, client] of [
       ['admin key', other],
@@ -171,10 +185,11 @@ describe('Tenant isolation (distributed stack)', () => {
       '/api/v1/api-keys?limit=100',
       '/api/v1/users?limit=100',
       '/api/v1/oauth/clients?limit=100',
+      '/api/v1/datasources?limit=100',
     ]) {
       const res = await other.get(path);
       expect([path, res.status]).toEqual([path, 200]);
-      for (const id of [pipeline.id, job.jobId, key.id, user.id, app.id]) {
+      for (const id of [pipeline.id, job.jobId, key.id, user.id, app.id, source.id]) {
         expect(res.text).not.toContain(id);
       }
       expectNoLeak(res.text);
@@ -205,5 +220,8 @@ describe('Tenant isolation (distributed stack)', () => {
     expect((await stillValid.get('/api/v1/pipelines')).status).toBe(200);
     expect((await stack.api().get(`/api/v1/users/${user.id}`)).status).toBe(200);
     expect((await stack.api().get(`/api/v1/oauth/clients/${app.id}`)).status).toBe(200);
+    expect((await stack.api().get<DataSource>(`/api/v1/datasources/${source.id}`)).body).toEqual(
+      source,
+    );
   });
 });

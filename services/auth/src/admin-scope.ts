@@ -6,7 +6,9 @@ import {
   type Principal,
   type Scope,
 } from '@cloudflow/contracts';
-import { decodeCursor, type WorkspaceScope } from '@cloudflow/persistence';
+import type { WorkspaceScope } from '@cloudflow/persistence';
+
+export { requireCursor } from '@cloudflow/persistence';
 
 /** The workspace a principal acts in. */
 export function scopeOf(principal: Principal): WorkspaceScope {
@@ -17,16 +19,6 @@ export function scopeOf(principal: Principal): WorkspaceScope {
 export function requireAdmin(principal: Principal): WorkspaceScope {
   requireScope(principal, 'admin');
   return scopeOf(principal);
-}
-
-/** Refuses a cursor this API did not hand out, instead of silently starting over. */
-export function requireCursor(cursor: string | undefined): void {
-  if (cursor !== undefined && decodeCursor(cursor) === undefined) {
-    throw new AppError(
-      ErrorCode.ValidationFailed,
-      "query parameter 'cursor' is not a cursor returned by this API",
-    );
-  }
 }
 
 /** Nothing created by a principal gets scopes the principal lacks. */

@@ -11,9 +11,7 @@ export const AuthConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.shape
     .regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' })
     .optional(),
   /** Base64 of 32 random bytes: seals secrets at rest (the OAuth signing key). Required. */
-  CLOUDFLOW_SECRET_KEY: z.string().refine((value) => Buffer.from(value, 'base64').length === 32, {
-    message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
-  }),
+  CLOUDFLOW_SECRET_KEY: env.secretKey(),
   /** The public URL of the API (the gateway), as tokens name their issuer. */
   OAUTH_ISSUER: z
     .url({ protocol: /^https?$/ })

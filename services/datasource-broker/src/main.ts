@@ -1,11 +1,12 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
+import { DataSourcesModule } from './datasources/datasources.module';
 import { DatasourceBrokerConfigSchema } from './datasource-broker.config';
 
-// Health, config, Kafka and MongoDB only so far; its features arrive with later issues.
 void runService({
   name: 'datasource-broker',
   configSchema: DatasourceBrokerConfigSchema,
   mongo: true,
-  rpcServer: false,
+  rpcServer: true,
+  features: (config) => [DataSourcesModule.forRoot({ secretKey: config.CLOUDFLOW_SECRET_KEY })],
 });

@@ -1,6 +1,7 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { DataSourcesModule } from './datasources/datasources.module';
 import { EdgeModule } from './edge/edge.module';
 import { GatewayConfigSchema } from './gateway.config';
 import { hardenHttp } from './http/harden-http';
@@ -34,6 +35,7 @@ void runService({
     WorkspacesModule,
     UsersModule,
     OAuthModule,
+    DataSourcesModule,
   ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
   trustProxy: (config) => config.TRUST_PROXY,

@@ -57,6 +57,11 @@ export const env = {
       .transform((dir) => resolvePath(dir)),
 
   optionalUrl: () => z.string().url({ message: 'must be a URL' }).optional(),
+  /** Base64 of 32 random bytes: the key that seals secrets at rest. Required. */
+  secretKey: () =>
+    z.string().refine((value) => Buffer.from(value, 'base64').length === 32, {
+      message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
+    }),
 };
 
 /** Variables every service reads. */

@@ -12,6 +12,7 @@ export * from './pipelines/step-configs';
 export * from './pipelines/pipeline-definition';
 export * from './pipelines/pipeline-requests';
 export * from './pipelines/pipeline';
+export * from './datasources/datasource';
 export * from './jobs/job';
 export * from './jobs/task-messages';
 export * from './messaging/topics';

@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@cloudflow/contracts';
 import type { Model, QueryFilter, UpdateQuery } from 'mongoose';
 
 /** The workspace a query runs in. Every repository method requires one. */
@@ -108,4 +109,22 @@ export function encodeCursor(id: string): string {
 export function decodeCursor(cursor: string): string | undefined {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   return encodeCursor(id) === cursor ? id : undefined;
+}
+
+/**
+ * Refuses (400/4002) a cursor this API did not hand out, or one of another
+ * listing (`belongs`), instead of silently starting over at page one.
+ */
+export function requireCursor(
+  cursor: string | undefined,
+  belongs: (id: string) => boolean = () => true,
+): void {
+  if (cursor === undefined) return;
+  const id = decodeCursor(cursor);
+  if (id === undefined || !belongs(id)) {
+    throw new AppError(
+      ErrorCode.ValidationFailed,
+      "query parameter 'cursor' is not a cursor returned by this API",
+    );
+  }
 }

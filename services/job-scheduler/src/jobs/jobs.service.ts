@@ -25,10 +25,10 @@ import {
 import { workspaceDataRoot } from '@cloudflow/engine';
 import { RpcClient, TopicPublisher } from '@cloudflow/messaging';
 import {
-  decodeCursor,
   isDuplicateKeyError,
   newId,
   type WorkspaceScope,
+  requireCursor,
 } from '@cloudflow/persistence';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobPlanner } from '../execution/job-planner';
@@ -329,17 +329,6 @@ export class JobsService {
 
 function scopeOf(principal: Principal): WorkspaceScope {
   return { workspaceId: principal.workspaceId };
-}
-
-function requireCursor(cursor: string | undefined, belongs: (id: string) => boolean = () => true) {
-  if (cursor === undefined) return;
-  const id = decodeCursor(cursor);
-  if (id === undefined || !belongs(id)) {
-    throw new AppError(
-      ErrorCode.ValidationFailed,
-      "query parameter 'cursor' is not a cursor returned by this API",
-    );
-  }
 }
 
 function fingerprintOf(request: SubmitJobRequest): string {

@@ -12,7 +12,7 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { engineProblems } from '@cloudflow/engine';
-import { decodeCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
+import { newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
 import type { PipelineVersionDocument } from './pipeline.schema';
 import { PipelinesRepository } from './pipelines.repository';
 
@@ -43,12 +43,7 @@ export class PipelinesService {
   }
 
   async list(principal: Principal, limit: number, cursor?: string): Promise<Page<Pipeline>> {
-    if (cursor !== undefined && decodeCursor(cursor) === undefined) {
-      throw new AppError(
-        ErrorCode.ValidationFailed,
-        "query parameter 'cursor' is not a cursor returned by this API",
-      );
-    }
+    requireCursor(cursor);
     const page = await this.pipelines.listLive(scopeOf(principal), { limit, cursor });
     return {
       items: page.items.map((doc) => toPipeline({ ...doc, pipelineId: doc._id })),

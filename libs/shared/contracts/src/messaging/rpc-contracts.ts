@@ -23,6 +23,12 @@ import {
   OAuthClientPageSchema,
   OAuthClientSchema,
 } from '../auth/oauth-clients';
+import {
+  CreateDataSourceRequestSchema,
+  DataSourcePageSchema,
+  DataSourceSchema,
+  UpdateDataSourceRequestSchema,
+} from '../datasources/datasource';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
   IdempotencyKeySchema,
@@ -146,6 +152,34 @@ export const RpcContracts = {
     topic: Topics.rpc.auth,
     request: z.object({ grantId: ResourceId }),
     response: z.object({ principal: PrincipalSchema }),
+  },
+  'datasources.create': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({ dataSource: CreateDataSourceRequestSchema }),
+    response: DataSourceSchema,
+  },
+  'datasources.list': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend(PageArgs),
+    response: DataSourcePageSchema,
+  },
+  'datasources.get': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({ dataSourceId: ResourceId }),
+    response: DataSourceSchema,
+  },
+  'datasources.update': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({
+      dataSourceId: ResourceId,
+      changes: UpdateDataSourceRequestSchema,
+    }),
+    response: DataSourceSchema,
+  },
+  'datasources.delete': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({ dataSourceId: ResourceId }),
+    response: z.object({ deleted: z.literal(true) }),
   },
   'pipelines.create': {
     topic: Topics.rpc.pipelineRegistry,

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { pageSchema } from '../pipelines/pipeline';
+
+/** What `type` may say; `database` lets the connection string choose (PostgreSQL by default). */
+export const DATA_SOURCE_TYPE_NAMES = [
+  'postgres',
+  'mysql',
+  'mongodb',
+  's3',
+  'file',
+  'database',
+] as const;
+
+/** Body of `POST /api/v1/datasources`: the published `{type, connectionString}`, and a name. */
+export const CreateDataSourceRequestSchema = z.strictObject({
+  type: z.enum(DATA_SOURCE_TYPE_NAMES),
+  connectionString: z.string().min(1).max(4096),
+  /** Defaults to the driver and host, e.g. `postgres fake-db`. */
+  name: z.string().trim().min(1).max(200).optional(),
+});
+export type CreateDataSourceRequest = z.infer<typeof CreateDataSourceRequestSchema>;
+
+/** Body of `PUT /api/v1/datasources/{id}`: the fields given replace the stored ones. */
+export const UpdateDataSourceRequestSchema = z
+  .strictObject({
+    type: z.enum(DATA_SOURCE_TYPE_NAMES).optional(),
+    connectionString: z.string().min(1).max(4096).optional(),
+    name: z.string().trim().min(1).max(200).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field to change' });
+export type UpdateDataSourceRequest = z.infer<typeof UpdateDataSourceRequestSchema>;
+
+/** A data source as the API shows it: the connection string with its password redacted. */
+export const DataSourceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(DATA_SOURCE_TYPE_NAMES),
+  driver: z.enum(['postgres', 'mysql', 'mongodb', 's3', 'file']),
+  /** Canonical URL form, the password shown as `****`. */
+  connectionString: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type DataSource = z.infer<typeof DataSourceSchema>;
+
+export const DataSourcePageSchema = pageSchema(DataSourceSchema);

@@ -1,0 +1,34 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { RpcRequest } from '@cloudflow/contracts';
+import { DataSourcesService } from './datasources.service';
+
+@Controller()
+export class DataSourcesController {
+  constructor(private readonly sources: DataSourcesService) {}
+
+  @MessagePattern('datasources.create')
+  create(@Payload() req: RpcRequest<'datasources.create'>) {
+    return this.sources.create(req.principal, req.dataSource);
+  }
+
+  @MessagePattern('datasources.list')
+  list(@Payload() req: RpcRequest<'datasources.list'>) {
+    return this.sources.list(req.principal, req.limit, req.cursor);
+  }
+
+  @MessagePattern('datasources.get')
+  get(@Payload() req: RpcRequest<'datasources.get'>) {
+    return this.sources.get(req.principal, req.dataSourceId);
+  }
+
+  @MessagePattern('datasources.update')
+  update(@Payload() req: RpcRequest<'datasources.update'>) {
+    return this.sources.update(req.principal, req.dataSourceId, req.changes);
+  }
+
+  @MessagePattern('datasources.delete')
+  delete(@Payload() req: RpcRequest<'datasources.delete'>) {
+    return this.sources.delete(req.principal, req.dataSourceId);
+  }
+}

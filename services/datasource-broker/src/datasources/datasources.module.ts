@@ -1,0 +1,26 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
+import { SecretBox } from '@cloudflow/persistence';
+import { DATA_SOURCES_COLLECTION, DataSourceSchema } from './datasource.schema';
+import { DataSourcesController } from './datasources.controller';
+import { DataSourcesRepository } from './datasources.repository';
+import { DataSourcesService, SECRET_BOX } from './datasources.service';
+
+/** Data source configurations and their sealed credentials. */
+@Module({})
+export class DataSourcesModule {
+  static forRoot(options: { secretKey: string }): DynamicModule {
+    return {
+      module: DataSourcesModule,
+      imports: [
+        MongooseModule.forFeature([{ name: DATA_SOURCES_COLLECTION, schema: DataSourceSchema }]),
+      ],
+      controllers: [DataSourcesController],
+      providers: [
+        DataSourcesRepository,
+        DataSourcesService,
+        { provide: SECRET_BOX, useValue: new SecretBox(options.secretKey) },
+      ],
+    };
+  }
+}

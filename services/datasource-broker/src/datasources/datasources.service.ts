@@ -1,0 +1,155 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  AppError,
+  ErrorCode,
+  requireScope,
+  type CreateDataSourceRequest,
+  type DataSource,
+  type Page,
+  type Principal,
+  type UpdateDataSourceRequest,
+} from '@cloudflow/contracts';
+import {
+  parseConnectionString,
+  redactedConnectionString,
+  type ConnectionConfig,
+  type DataSourceType,
+} from '@cloudflow/connectors';
+import { SecretBox, newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
+import type { DataSourceDocument } from './datasource.schema';
+import { DataSourcesRepository } from './datasources.repository';
+
+export const SECRET_BOX = Symbol('SECRET_BOX');
+
+/**
+ * Data sources of a workspace. The broker owns their credentials: a
+ * connection string is parsed and checked before anything is stored, kept
+ * only sealed, and shown only redacted.
+ */
+@Injectable()
+export class DataSourcesService {
+  private readonly logger = new Logger(DataSourcesService.name);
+
+  constructor(
+    private readonly sources: DataSourcesRepository,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+  ) {}
+
+  async create(
+    principal: Principal,
+    request: CreateDataSourceRequest,
+    now = new Date(),
+  ): Promise<DataSource> {
+    requireScope(principal, 'write');
+    const config = parse(request.type, request.connectionString);
+    const id = newId('ds');
+    const doc: DataSourceDocument = {
+      _id: id,
+      workspaceId: principal.workspaceId,
+      name: request.name ?? defaultName(config),
+      type: request.type,
+      driver: config.driver,
+      display: redactedConnectionString(config),
+      sealed: this.box.seal(request.connectionString, sealPurpose(id)),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.sources.insert(scopeOf(principal), doc);
+    this.logger.log({ dataSourceId: id, driver: config.driver }, 'data source created');
+    return toDataSource(doc);
+  }
+
+  async list(principal: Principal, limit: number, cursor?: string): Promise<Page<DataSource>> {
+    requireCursor(cursor);
+    const page = await this.sources.findPage(scopeOf(principal), { limit, cursor });
+    return { items: page.items.map(toDataSource), nextCursor: page.nextCursor };
+  }
+
+  async get(principal: Principal, id: string): Promise<DataSource> {
+    return toDataSource(await this.find(scopeOf(principal), id));
+  }
+
+  async update(
+    principal: Principal,
+    id: string,
+    changes: UpdateDataSourceRequest,
+    now = new Date(),
+  ): Promise<DataSource> {
+    requireScope(principal, 'write');
+    const scope = scopeOf(principal);
+    const current = await this.find(scope, id);
+    const type = changes.type ?? current.type;
+    const set: Partial<DataSourceDocument> = { type, updatedAt: now };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.connectionString !== undefined || changes.type !== undefined) {
+      // A new type is checked against the stored string, which the broker alone can open.
+      const raw =
+        changes.connectionString ?? this.box.open(current.sealed, sealPurpose(current._id));
+      const config = parse(type, raw);
+      set.driver = config.driver;
+      set.display = redactedConnectionString(config);
+      set.sealed = this.box.seal(raw, sealPurpose(current._id));
+    }
+    const updated = await this.sources.findOneAndUpdate(scope, { _id: id }, { $set: set });
+    if (!updated) throw AppError.notFound('Data source', id);
+    return toDataSource(updated);
+  }
+
+  async delete(principal: Principal, id: string): Promise<{ deleted: true }> {
+    requireScope(principal, 'write');
+    if (!(await this.sources.deleteOne(scopeOf(principal), { _id: id }))) {
+      throw AppError.notFound('Data source', id);
+    }
+    this.logger.log({ dataSourceId: id }, 'data source deleted');
+    return { deleted: true };
+  }
+
+  /** The stored connection, opened: for the broker's own use (tests, metadata, workers' tasks). */
+  async connectionOf(scope: WorkspaceScope, id: string): Promise<ConnectionConfig> {
+    const doc = await this.find(scope, id);
+    return parse(doc.type, this.box.open(doc.sealed, sealPurpose(doc._id)));
+  }
+
+  private async find(scope: WorkspaceScope, id: string): Promise<DataSourceDocument> {
+    const doc = await this.sources.findById(scope, id);
+    if (!doc) throw AppError.notFound('Data source', id);
+    return doc;
+  }
+}
+
+/** 400/4001 naming every problem with the string, never quoting its password. */
+function parse(type: DataSourceType, raw: string): ConnectionConfig {
+  const parsed = parseConnectionString(type, raw);
+  if (!parsed.ok) {
+    throw new AppError(
+      ErrorCode.InvalidPipelineConfig,
+      `connectionString: ${parsed.problems.join('; ')}`,
+    );
+  }
+  return parsed.config;
+}
+
+function sealPurpose(id: string): string {
+  return `datasource:${id}`;
+}
+
+function defaultName(config: ConnectionConfig): string {
+  const where = config.host ?? config.bucket ?? config.path ?? '';
+  return `${config.driver} ${where}`.trim().slice(0, 200);
+}
+
+function scopeOf(principal: Principal): WorkspaceScope {
+  return { workspaceId: principal.workspaceId };
+}
+
+function toDataSource(doc: DataSourceDocument): DataSource {
+  return {
+    id: doc._id,
+    name: doc.name,
+    type: doc.type,
+    driver: doc.driver,
+    connectionString: doc.display,
+    createdAt: new Date(doc.createdAt).toISOString(),
+    updatedAt: new Date(doc.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,86 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import {
+  CreateDataSourceRequestSchema,
+  PageQuerySchema,
+  UpdateDataSourceRequestSchema,
+  type DataSource,
+  type Page,
+  type Principal,
+} from '@cloudflow/contracts';
+import { RpcClient } from '@cloudflow/messaging';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import { ApiGuard } from '../edge/edge.guards';
+import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
+
+/**
+ * `/api/v1/datasources`: connections to databases, buckets and files. The
+ * datasource-broker parses and keeps them; answers show connection strings
+ * with the password redacted.
+ */
+@Controller('api/v1/datasources')
+@UseGuards(ApiGuard)
+export class DataSourcesController {
+  constructor(private readonly rpc: RpcClient) {}
+
+  @Post()
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DataSource> {
+    const dataSource = parseBody(CreateDataSourceRequestSchema, body);
+    const created = await this.rpc.call('datasources.create', { principal, dataSource });
+    void reply.status(201).header('Location', `/api/v1/datasources/${created.id}`);
+    return created;
+  }
+
+  @Get()
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: unknown,
+  ): Promise<Page<DataSource>> {
+    const { limit, cursor } = parseQuery(PageQuerySchema, query);
+    return this.rpc.call('datasources.list', { principal, limit, cursor });
+  }
+
+  @Get(':id')
+  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<DataSource> {
+    return this.rpc.call('datasources.get', {
+      principal,
+      dataSourceId: requireResourceId('Data source', id),
+    });
+  }
+
+  @Put(':id')
+  update(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: unknown,
+  ): Promise<DataSource> {
+    const dataSourceId = requireResourceId('Data source', id);
+    const changes = parseBody(UpdateDataSourceRequestSchema, body);
+    return this.rpc.call('datasources.update', { principal, dataSourceId, changes });
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    await this.rpc.call('datasources.delete', {
+      principal,
+      dataSourceId: requireResourceId('Data source', id),
+    });
+  }
+}

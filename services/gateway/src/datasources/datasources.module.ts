@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { DataSourcesController } from './datasources.controller';
+
+@Module({ controllers: [DataSourcesController] })
+export class DataSourcesModule {}

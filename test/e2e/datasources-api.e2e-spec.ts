@@ -1,0 +1,149 @@
+import type { CreatedApiKey, DataSource, ErrorEnvelope, Page } from '@cloudflow/contracts';
+import { MongoClient } from 'mongodb';
+import { withDatabase } from '@cloudflow/testing';
+import { Stack } from './support/stack';
+
+const SPEC_BODY = {
+  type: 'database',
+  connectionString: 'Server=fake-db;Database=fake;User Id=fake;Password=fake;',
+};
+
+/** `/api/v1/datasources`: the published body, CRUD, redaction, bad strings, scopes. */
+describe('Data sources API (distributed stack)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('accepts the published body and shows the connection string with the password redacted', async () => {
+    const res = await stack.api().post<DataSource>('/api/v1/datasources', SPEC_BODY);
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toBe(`/api/v1/datasources/${res.body.id}`);
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^ds_/),
+      name: 'postgres fake-db',
+      type: 'database',
+      driver: 'postgres',
+      connectionString: 'postgres://fake:****@fake-db:5432/fake',
+      createdAt: expect.any(String),
+      updatedAt: res.body.createdAt,
+    });
+  });
+
+  it('lists, shows, updates and deletes a data source, never answering or storing its password', async () => {
+    const password = 'hunter2-canary-pw';
+    const created = await stack.api().post<DataSource>('/api/v1/datasources', {
+      type: 'postgres',
+      name: 'orders',
+      connectionString: `postgres://app:${password}@db.internal:6543/orders?sslmode=require`,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.connectionString).toBe(
+      'postgres://app:****@db.internal:6543/orders?sslmode=require',
+    );
+    const id = created.body.id;
+
+    const listed = await stack.api().get<Page<DataSource>>('/api/v1/datasources?limit=100');
+    expect(listed.body.items.map((d) => d.id)).toContain(id);
+    const shown = await stack.api().get<DataSource>(`/api/v1/datasources/${id}`);
+    expect(shown.body).toEqual(created.body);
+
+    const renamed = await stack
+      .api()
+      .put<DataSource>(`/api/v1/datasources/${id}`, { name: 'orders (replica)' });
+    expect(renamed.body).toMatchObject({
+      name: 'orders (replica)',
+      connectionString: created.body.connectionString,
+    });
+    const moved = await stack.api().put<DataSource>(`/api/v1/datasources/${id}`, {
+      type: 'mysql',
+      connectionString: `Server=shop-db;Database=shop;Uid=app;Pwd=${password}`,
+    });
+    expect(moved.body).toMatchObject({
+      type: 'mysql',
+      driver: 'mysql',
+      connectionString: 'mysql://app:****@shop-db:3306/shop',
+    });
+
+    for (const res of [created, listed, shown, renamed, moved])
+      expect(res.text).not.toContain(password);
+    const mongo = await MongoClient.connect(
+      withDatabase(process.env['MONGO_URL']!, stack.database),
+    );
+    try {
+      const stored = await mongo
+        .db()
+        .collection('data_sources')
+        .findOne({ _id: id as never });
+      expect(stored).not.toBeNull();
+      expect(JSON.stringify(stored)).not.toContain(password);
+    } finally {
+      await mongo.close();
+    }
+
+    expect((await stack.api().delete(`/api/v1/datasources/${id}`)).status).toBe(204);
+    const gone = await stack.api().get<ErrorEnvelope>(`/api/v1/datasources/${id}`);
+    expect([gone.status, gone.body.code]).toEqual([404, 4040]);
+  });
+
+  it.each([
+    [
+      { type: 'database', connectionString: 'Server=db;Port=abc;Password=hunter2' },
+      "Port 'abc' is not a number",
+    ],
+    [
+      { type: 'postgres', connectionString: 'oracle://u:hunter2@db/x' },
+      "unsupported scheme 'oracle://'",
+    ],
+    [
+      { type: 'postgres', connectionString: 'postgres://u:hunter2@db/x?sslrootcert=/etc/passwd' },
+      "unknown option 'sslrootcert' for postgres",
+    ],
+    [
+      { type: 'mysql', connectionString: 'postgres://u:hunter2@db/x' },
+      "type 'mysql' does not match a postgres connection string",
+    ],
+    [
+      { type: 'file', connectionString: '/data/../../etc/passwd' },
+      "a file path may not contain '..'",
+    ],
+  ])('answers 400/4001 naming what is wrong, without the password: %j', async (body, expected) => {
+    const res = await stack.api().post<ErrorEnvelope>('/api/v1/datasources', body);
+    expect([res.status, res.body.code]).toEqual([400, 4001]);
+    expect(res.body.details).toContain(expected);
+    expect(res.text).not.toContain('hunter2');
+  });
+
+  it('refuses an unknown type or a missing connection string before the broker', async () => {
+    const res = await stack
+      .api()
+      .post<ErrorEnvelope>('/api/v1/datasources', { type: 'oracle', connectionString: 'x' });
+    expect([res.status, res.body.code]).toEqual([400, 4002]);
+    const missing = await stack
+      .api()
+      .post<ErrorEnvelope>('/api/v1/datasources', { type: 'postgres' });
+    expect([missing.status, missing.body.code]).toEqual([400, 4002]);
+  });
+
+  it('lets a read-only key list but not create, change or delete', async () => {
+    const { body: key } = await stack
+      .api()
+      .post<CreatedApiKey>('/api/v1/api-keys', { name: 'ro', scopes: ['read'] });
+    const reader = stack.api(`ApiKey ${key.key}`);
+    const created = await stack.api().post<DataSource>('/api/v1/datasources', SPEC_BODY);
+    expect((await reader.get('/api/v1/datasources')).status).toBe(200);
+    expect((await reader.get(`/api/v1/datasources/${created.body.id}`)).status).toBe(200);
+    for (const res of [
+      await reader.post<ErrorEnvelope>('/api/v1/datasources', SPEC_BODY),
+      await reader.put<ErrorEnvelope>(`/api/v1/datasources/${created.body.id}`, { name: 'x' }),
+      await reader.delete<ErrorEnvelope>(`/api/v1/datasources/${created.body.id}`),
+    ]) {
+      expect([res.status, res.body.code]).toEqual([403, 4030]);
+    }
+  });
+});
