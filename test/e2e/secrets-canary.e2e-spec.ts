@@ -93,6 +93,8 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
         .api()
         .post<CreatedWorkspace>('/api/v1/workspaces', { name: 'canary ws' });
       const secrets = [SPEC_API_KEY, issued.body.key, workspace.body.adminKey.key];
+      /** Answers that must not show a secret they were not created to show. */
+      const apiBodies: string[] = [];
       for (const secret of secrets) {
         const res = await stack
           .api(`ApiKey ${secret}`)
@@ -145,6 +147,27 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
         rotated.body.refresh_token ?? 'missing refresh token',
         rotated.body.access_token ?? 'missing access token',
       );
+      // A data source's password, given at creation and again when it changes.
+      const dbPassword = `canary-db-pw-${uniqueName('ds')}`;
+      const newDbPassword = `canary-db-pw2-${uniqueName('ds')}`;
+      const source = await stack
+        .api()
+        .post<{ id: string; connectionString: string }>('/api/v1/datasources', {
+          type: 'postgres',
+          name: 'canary warehouse',
+          connectionString: `postgres://etl:${dbPassword}@warehouse.internal/dw`,
+        });
+      expect(source.status).toBe(201);
+      const changed = await stack.api().put(`/api/v1/datasources/${source.body.id}`, {
+        connectionString: `Server=warehouse.internal;Database=dw;User Id=etl;Password=${newDbPassword}`,
+      });
+      expect(changed.status).toBe(200);
+      apiBodies.push(
+        source.text,
+        changed.text,
+        (await stack.api().get('/api/v1/datasources')).text,
+      );
+      secrets.push(dbPassword, newDbPassword);
       const after = await offsets();
 
       const client = await MongoClient.connect(
@@ -168,11 +191,13 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
       // The canaries are alive: the key's prefix and the user's name are stored.
       expect(documents.some((d) => d.includes(issued.body.prefix))).toBe(true);
       expect(documents.some((d) => d.includes('canary-user'))).toBe(true);
+      expect(documents.some((d) => d.includes('canary warehouse'))).toBe(true);
       expect(messages.length).toBeGreaterThan(0);
       for (const secret of secrets) {
         expect(documents.filter((d) => d.includes(secret))).toEqual([]);
         expect(logs.filter((l) => l.includes(secret))).toEqual([]);
         expect(messages.filter((m) => m.includes(secret))).toEqual([]);
+        expect(apiBodies.filter((b) => b.includes(secret))).toEqual([]);
       }
     } finally {
       await stack?.stop();

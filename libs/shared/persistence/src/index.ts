@@ -4,3 +4,4 @@ export * from './ids';
 export * from './mongo-health';
 export * from './mongo-errors';
 export * from './secret-box';
+export * from './sealed-key-pairs';

@@ -1,28 +1,15 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import { randomUUID } from 'node:crypto';
-import {
-  SignJWT,
-  createLocalJWKSet,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWK,
-} from 'jose';
-import type { Connection, mongo } from 'mongoose';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { Connection } from 'mongoose';
 import { ACCESS_TOKEN_AUDIENCE, type Jwks } from '@cloudflow/contracts';
-import { SecretBox, databaseOf, isDuplicateKeyError } from '@cloudflow/persistence';
-
-interface SigningKeyDocument {
-  /** The key id (`kid`). */
-  _id: string;
-  publicJwk: JWK;
-  /** The private JWK, sealed with CLOUDFLOW_SECRET_KEY. */
-  sealedPrivateJwk: string;
-  createdAt: Date;
-}
+import {
+  SealedKeyPairs,
+  databaseOf,
+  type LoadedKeyPair,
+  type SecretBox,
+} from '@cloudflow/persistence';
 
 export const OAUTH_SETTINGS = Symbol('OAUTH_SETTINGS');
 
@@ -36,7 +23,6 @@ export interface OAuthSettings {
 }
 
 const ALG = 'ES256';
-const SEAL_PURPOSE = 'oauth-signing-key';
 
 export interface AccessTokenClaims {
   subject: string;
@@ -47,41 +33,30 @@ export interface AccessTokenClaims {
 }
 
 /**
- * The ES256 key access tokens are signed with. The first auth replica to
- * start creates it (a unique insert; racing replicas end up on the oldest
- * key), sealed at rest; all public keys are published as the JWKS.
+ * The ES256 key access tokens are signed with: created by the first auth
+ * replica, sealed at rest, every public key published as the JWKS.
  */
 @Injectable()
 export class SigningKeys implements OnModuleInit {
   private readonly logger = new Logger(SigningKeys.name);
-  private readonly keys: mongo.Collection<SigningKeyDocument>;
-  private current: { kid: string; privateKey: Awaited<ReturnType<typeof importJWK>> } | undefined;
+  private readonly keys: SealedKeyPairs;
+  private current: LoadedKeyPair | undefined;
 
   constructor(
     @InjectConnection() connection: Connection,
     @Inject(OAUTH_SETTINGS) private readonly settings: OAuthSettings,
   ) {
-    this.keys = databaseOf(connection).collection('oauth_signing_keys');
+    this.keys = new SealedKeyPairs(
+      databaseOf(connection).collection('oauth_signing_keys'),
+      settings.secretBox,
+      ALG,
+      'oauth-signing-key',
+    );
   }
 
   async onModuleInit(): Promise<void> {
-    let stored = await this.oldest();
-    if (!stored) {
-      await this.create();
-      stored = await this.oldest();
-    }
-    if (!stored) throw new Error('no OAuth signing key after creating one');
-    let jwk: JWK;
-    try {
-      jwk = JSON.parse(this.settings.secretBox.open(stored.sealedPrivateJwk, SEAL_PURPOSE)) as JWK;
-    } catch {
-      throw new Error(
-        `the stored OAuth signing key ${stored._id} cannot be opened with CLOUDFLOW_SECRET_KEY; ` +
-          'it must be the key the signing key was sealed with',
-      );
-    }
-    this.current = { kid: stored._id, privateKey: await importJWK(jwk, ALG) };
-    this.logger.log({ kid: stored._id }, 'OAuth signing key loaded');
+    this.current = await this.keys.current();
+    this.logger.log({ kid: this.current.kid }, 'OAuth signing key loaded');
   }
 
   async sign(claims: AccessTokenClaims, now = new Date()): Promise<string> {
@@ -121,33 +96,6 @@ export class SigningKeys implements OnModuleInit {
   }
 
   async jwks(): Promise<Jwks> {
-    const all = await this.keys.find({}, { sort: { createdAt: 1 } }).toArray();
-    return {
-      issuer: this.settings.issuer,
-      keys: all.map((key) => ({ ...key.publicJwk, kid: key._id, alg: ALG, use: 'sig' })),
-    };
-  }
-
-  private oldest(): Promise<SigningKeyDocument | null> {
-    return this.keys.findOne({}, { sort: { createdAt: 1, _id: 1 } });
-  }
-
-  private async create(): Promise<void> {
-    const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
-    const doc: SigningKeyDocument = {
-      _id: `k_${randomUUID()}`,
-      publicJwk: await exportJWK(publicKey),
-      sealedPrivateJwk: this.settings.secretBox.seal(
-        JSON.stringify(await exportJWK(privateKey)),
-        SEAL_PURPOSE,
-      ),
-      createdAt: new Date(),
-    };
-    try {
-      await this.keys.insertOne(doc);
-      this.logger.log({ kid: doc._id }, 'OAuth signing key created');
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-    }
+    return { issuer: this.settings.issuer, keys: await this.keys.publicKeys('sig') };
   }
 }

@@ -2,14 +2,23 @@ import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { RpcRequest } from '@cloudflow/contracts';
 import { DataSourcesService } from './datasources.service';
+import { TransitKeys } from './transit-keys';
 
 @Controller()
 export class DataSourcesController {
-  constructor(private readonly sources: DataSourcesService) {}
+  constructor(
+    private readonly sources: DataSourcesService,
+    private readonly transit: TransitKeys,
+  ) {}
 
   @MessagePattern('datasources.create')
   create(@Payload() req: RpcRequest<'datasources.create'>) {
-    return this.sources.create(req.principal, req.dataSource);
+    return this.sources.create(req.principal, req.dataSource, req.connectionString);
+  }
+
+  @MessagePattern('datasources.transitKeys')
+  transitKeys() {
+    return this.transit.publicKeys();
   }
 
   @MessagePattern('datasources.list')

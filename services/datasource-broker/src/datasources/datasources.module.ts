@@ -4,7 +4,9 @@ import { SecretBox } from '@cloudflow/persistence';
 import { DATA_SOURCES_COLLECTION, DataSourceSchema } from './datasource.schema';
 import { DataSourcesController } from './datasources.controller';
 import { DataSourcesRepository } from './datasources.repository';
-import { DataSourcesService, SECRET_BOX } from './datasources.service';
+import { DataSourcesService } from './datasources.service';
+import { SECRET_BOX } from './secret-box.token';
+import { TransitKeys } from './transit-keys';
 
 /** Data source configurations and their sealed credentials. */
 @Module({})
@@ -19,6 +21,7 @@ export class DataSourcesModule {
       providers: [
         DataSourcesRepository,
         DataSourcesService,
+        TransitKeys,
         { provide: SECRET_BOX, useValue: new SecretBox(options.secretKey) },
       ],
     };

@@ -18,8 +18,8 @@ import {
 import { SecretBox, newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
 import type { DataSourceDocument } from './datasource.schema';
 import { DataSourcesRepository } from './datasources.repository';
-
-export const SECRET_BOX = Symbol('SECRET_BOX');
+import { SECRET_BOX } from './secret-box.token';
+import { TransitKeys } from './transit-keys';
 
 /**
  * Data sources of a workspace. The broker owns their credentials: a
@@ -33,15 +33,19 @@ export class DataSourcesService {
   constructor(
     private readonly sources: DataSourcesRepository,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
+    private readonly transit: TransitKeys,
   ) {}
 
+  /** `sealedConnectionString` is the gateway's JWE of the string the caller sent. */
   async create(
     principal: Principal,
-    request: CreateDataSourceRequest,
+    request: Omit<CreateDataSourceRequest, 'connectionString'>,
+    sealedConnectionString: string,
     now = new Date(),
   ): Promise<DataSource> {
     requireScope(principal, 'write');
-    const config = parse(request.type, request.connectionString);
+    const connectionString = await this.transit.open(sealedConnectionString);
+    const config = parse(request.type, connectionString);
     const id = newId('ds');
     const doc: DataSourceDocument = {
       _id: id,
@@ -50,7 +54,7 @@ export class DataSourcesService {
       type: request.type,
       driver: config.driver,
       display: redactedConnectionString(config),
-      sealed: this.box.seal(request.connectionString, sealPurpose(id)),
+      sealed: this.box.seal(connectionString, sealPurpose(id)),
       createdAt: now,
       updatedAt: now,
     };
@@ -72,7 +76,7 @@ export class DataSourcesService {
   async update(
     principal: Principal,
     id: string,
-    changes: UpdateDataSourceRequest,
+    changes: Omit<UpdateDataSourceRequest, 'connectionString'> & { connectionString?: string },
     now = new Date(),
   ): Promise<DataSource> {
     requireScope(principal, 'write');
@@ -84,7 +88,9 @@ export class DataSourcesService {
     if (changes.connectionString !== undefined || changes.type !== undefined) {
       // A new type is checked against the stored string, which the broker alone can open.
       const raw =
-        changes.connectionString ?? this.box.open(current.sealed, sealPurpose(current._id));
+        changes.connectionString !== undefined
+          ? await this.transit.open(changes.connectionString)
+          : this.box.open(current.sealed, sealPurpose(current._id));
       const config = parse(type, raw);
       set.driver = config.driver;
       set.display = redactedConnectionString(config);

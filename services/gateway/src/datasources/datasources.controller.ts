@@ -23,6 +23,7 @@ import {
 import { RpcClient } from '@cloudflow/messaging';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { ApiGuard } from '../edge/edge.guards';
+import { ConnectionSealer } from './connection-sealer';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
 
 /**
@@ -33,7 +34,10 @@ import { parseBody, parseQuery, requireResourceId } from '../http/request-valida
 @Controller('api/v1/datasources')
 @UseGuards(ApiGuard)
 export class DataSourcesController {
-  constructor(private readonly rpc: RpcClient) {}
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly sealer: ConnectionSealer,
+  ) {}
 
   @Post()
   async create(
@@ -41,8 +45,12 @@ export class DataSourcesController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DataSource> {
-    const dataSource = parseBody(CreateDataSourceRequestSchema, body);
-    const created = await this.rpc.call('datasources.create', { principal, dataSource });
+    const { connectionString, ...dataSource } = parseBody(CreateDataSourceRequestSchema, body);
+    const created = await this.rpc.call('datasources.create', {
+      principal,
+      dataSource,
+      connectionString: await this.sealer.seal(connectionString),
+    });
     void reply.status(201).header('Location', `/api/v1/datasources/${created.id}`);
     return created;
   }
@@ -65,14 +73,23 @@ export class DataSourcesController {
   }
 
   @Put(':id')
-  update(
+  async update(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
     @Body() body: unknown,
   ): Promise<DataSource> {
     const dataSourceId = requireResourceId('Data source', id);
-    const changes = parseBody(UpdateDataSourceRequestSchema, body);
-    return this.rpc.call('datasources.update', { principal, dataSourceId, changes });
+    const { connectionString, ...changes } = parseBody(UpdateDataSourceRequestSchema, body);
+    return this.rpc.call('datasources.update', {
+      principal,
+      dataSourceId,
+      changes: {
+        ...changes,
+        ...(connectionString !== undefined && {
+          connectionString: await this.sealer.seal(connectionString),
+        }),
+      },
+    });
   }
 
   @Delete(':id')

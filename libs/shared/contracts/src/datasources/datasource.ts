@@ -44,3 +44,19 @@ export const DataSourceSchema = z.object({
 export type DataSource = z.infer<typeof DataSourceSchema>;
 
 export const DataSourcePageSchema = pageSchema(DataSourceSchema);
+
+/**
+ * A connection string on its way from the gateway to the broker: a compact
+ * JWE (ECDH-ES, A256GCM) to the broker's transit key, so no password is
+ * readable in a Kafka message.
+ */
+export const SealedConnectionStringSchema = z
+  .string()
+  .max(16_384)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+
+/** The broker's public transit keys (JWK), for the gateway to seal connection strings to. */
+export const TransitKeysSchema = z.object({
+  keys: z.array(z.record(z.string(), z.unknown())).min(1),
+});
+export type TransitKeys = z.infer<typeof TransitKeysSchema>;

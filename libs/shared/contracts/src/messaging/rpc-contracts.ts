@@ -27,7 +27,9 @@ import {
   CreateDataSourceRequestSchema,
   DataSourcePageSchema,
   DataSourceSchema,
-  UpdateDataSourceRequestSchema,
+  SealedConnectionStringSchema,
+  DATA_SOURCE_TYPE_NAMES,
+  TransitKeysSchema,
 } from '../datasources/datasource';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
@@ -155,8 +157,17 @@ export const RpcContracts = {
   },
   'datasources.create': {
     topic: Topics.rpc.datasourceBroker,
-    request: WithPrincipal.extend({ dataSource: CreateDataSourceRequestSchema }),
+    request: WithPrincipal.extend({
+      dataSource: CreateDataSourceRequestSchema.omit({ connectionString: true }),
+      connectionString: SealedConnectionStringSchema,
+    }),
     response: DataSourceSchema,
+  },
+  /** The broker's public keys, for the gateway to seal connection strings in transit. */
+  'datasources.transitKeys': {
+    topic: Topics.rpc.datasourceBroker,
+    request: z.object({}),
+    response: TransitKeysSchema,
   },
   'datasources.list': {
     topic: Topics.rpc.datasourceBroker,
@@ -172,7 +183,11 @@ export const RpcContracts = {
     topic: Topics.rpc.datasourceBroker,
     request: WithPrincipal.extend({
       dataSourceId: ResourceId,
-      changes: UpdateDataSourceRequestSchema,
+      changes: z.strictObject({
+        type: z.enum(DATA_SOURCE_TYPE_NAMES).optional(),
+        name: z.string().min(1).max(200).optional(),
+        connectionString: SealedConnectionStringSchema.optional(),
+      }),
     }),
     response: DataSourceSchema,
   },
