@@ -30,6 +30,9 @@ if [[ -z "${CLOUDFLOW_SECRET_KEY:-}" ]]; then
   CLOUDFLOW_SECRET_KEY="$(cat "$KEY_FILE")"
 fi
 export CLOUDFLOW_SECRET_KEY
+# On a laptop, data sources usually live on this machine or its network.
+export DATASOURCE_ALLOW_LOOPBACK="${DATASOURCE_ALLOW_LOOPBACK:-true}"
+export DATASOURCE_ALLOW_PRIVATE="${DATASOURCE_ALLOW_PRIVATE:-true}"
 GATEWAY_PORT="${PORT:-8080}"
 LOG_DIR="$ROOT/tmp/stack-logs"
 PID_FILE="$ROOT/tmp/stack.pids"

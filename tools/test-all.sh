@@ -60,6 +60,14 @@ if [[ -z "${KAFKA_BROKERS:-}" || -z "${MONGO_URL:-}" ]]; then
 fi
 echo "KAFKA_BROKERS=$KAFKA_BROKERS MONGO_URL=$MONGO_URL"
 
+# PostgreSQL, MariaDB and S3 (moto) for the connector tests.
+started_databases=false
+if [[ -z "${CLOUDFLOW_TEST_POSTGRES_URL:-}" ]]; then
+  if ! bash deploy/local/databases status >/dev/null 2>&1; then started_databases=true; fi
+  if ! bash deploy/local/databases up; then echo "test databases did not start"; echo "0 passed, 1 failed"; exit 1; fi
+  eval "$(bash deploy/local/databases env)"
+fi
+
 check "lint" bash -c 'npx nx show projects >/dev/null && npx eslint --max-warnings=0 .'
 check "format" npx prettier --check --log-level warn .
 check "typecheck" npx tsc -p tsconfig.json --noEmit
@@ -67,6 +75,9 @@ tier unit jest.unit.config.js
 tier integration jest.integration.config.js
 tier e2e jest.e2e.config.js
 
+if [[ "$started_databases" == "true" && "${CLOUDFLOW_KEEP_INFRA:-}" != "true" ]]; then
+  bash deploy/local/databases down
+fi
 if [[ "$started_infra" == "true" && "${CLOUDFLOW_KEEP_INFRA:-}" != "true" ]]; then
   step "stopping the infrastructure this run started"
   bash deploy/local/infra down

@@ -1,4 +1,10 @@
-import type { CreatedApiKey, DataSource, ErrorEnvelope, Page } from '@cloudflow/contracts';
+import type {
+  ConnectionTestResult,
+  CreatedApiKey,
+  DataSource,
+  ErrorEnvelope,
+  Page,
+} from '@cloudflow/contracts';
 import { MongoClient } from 'mongodb';
 import { withDatabase } from '@cloudflow/testing';
 import { Stack } from './support/stack';
@@ -145,5 +151,68 @@ describe('Data sources API (distributed stack)', () => {
     ]) {
       expect([res.status, res.body.code]).toEqual([403, 4030]);
     }
+  });
+
+  describe('connection tests', () => {
+    const postgres = () => new URL(process.env['CLOUDFLOW_TEST_POSTGRES_URL']!);
+    const stages = (result: ConnectionTestResult) =>
+      result.stages.map((s) => `${s.stage}:${s.ok ? 'ok' : 'failed'}`);
+
+    it('answers the published test request with the stage that failed (fake-db does not resolve)', async () => {
+      const res = await stack.api().post<ConnectionTestResult>('/api/v1/datasources/test', {
+        connectionString: SPEC_BODY.connectionString,
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ ok: false, driver: 'postgres' });
+      expect(stages(res.body)).toEqual(['dns:failed']);
+      expect(res.body.message).toMatch(/^dns: the host 'fake-db'/);
+    });
+
+    it('connects to a real PostgreSQL, and names a wrong password and a closed port', async () => {
+      const good = await stack.api().post<ConnectionTestResult>('/api/v1/datasources/test', {
+        connectionString: postgres().toString(),
+      });
+      expect(good.body).toMatchObject({ ok: true, driver: 'postgres' });
+      expect(stages(good.body)).toEqual(['dns:ok', 'tcp:ok', 'authentication:ok', 'query:ok']);
+
+      const wrong = postgres();
+      wrong.password = 'hunter2-wrong';
+      const refused = await stack.api().post<ConnectionTestResult>('/api/v1/datasources/test', {
+        connectionString: wrong.toString(),
+      });
+      expect(stages(refused.body)).toEqual(['dns:ok', 'tcp:ok', 'authentication:failed']);
+      expect(refused.text).not.toContain('hunter2');
+
+      const closed = postgres();
+      closed.port = '1';
+      const nothing = await stack.api().post<ConnectionTestResult>('/api/v1/datasources/test', {
+        connectionString: closed.toString(),
+      });
+      expect(stages(nothing.body)).toEqual(['dns:ok', 'tcp:failed']);
+    });
+
+    it('tests a saved data source with its stored credentials', async () => {
+      const saved = await stack.api().post<DataSource>('/api/v1/datasources', {
+        type: 'mysql',
+        connectionString: process.env['CLOUDFLOW_TEST_MYSQL_URL']!,
+      });
+      const res = await stack
+        .api()
+        .post<ConnectionTestResult>(`/api/v1/datasources/${saved.body.id}/test`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ ok: true, driver: 'mysql' });
+    });
+
+    it.each(['169.254.169.254', '2852039166', '[::ffff:169.254.169.254]'])(
+      'refuses the metadata address %s before any connection',
+      async (host) => {
+        const res = await stack.api().post<ConnectionTestResult>('/api/v1/datasources/test', {
+          connectionString: `postgres://u:p@${host}/x`,
+        });
+        expect(res.status).toBe(200);
+        expect(stages(res.body)).toEqual(['policy:failed']);
+        expect(res.body.message).toContain('169.254.169.254');
+      },
+    );
   });
 });

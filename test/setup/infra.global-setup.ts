@@ -1,9 +1,10 @@
-import { provideInfra } from '@cloudflow/testing';
+import { provideDatabases, provideInfra } from '@cloudflow/testing';
 
 /**
- * Runs once before the integration and e2e tiers: makes real Kafka and a
- * MongoDB-wire server available and exports their endpoints to the test
- * workers through the environment.
+ * Runs once before the integration and e2e tiers: makes real Kafka, a
+ * MongoDB-wire server, PostgreSQL, MariaDB and an S3-compatible server
+ * available and exports their endpoints to the test workers through the
+ * environment.
  */
 export default async function globalSetup(): Promise<void> {
   const infra = await provideInfra();
@@ -13,4 +14,6 @@ export default async function globalSetup(): Promise<void> {
     `\ninfrastructure (${infra.origin}): kafka ${infra.kafkaBrokers}, mongo ${infra.mongoUrl}\n`,
   );
   (globalThis as { __cloudflowInfraStop?: () => Promise<void> }).__cloudflowInfraStop = infra.stop;
+  // Connector tests reach real PostgreSQL, MariaDB and S3 servers.
+  Object.assign(process.env, await provideDatabases());
 }

@@ -8,5 +8,12 @@ void runService({
   configSchema: DatasourceBrokerConfigSchema,
   mongo: true,
   rpcServer: true,
-  features: (config) => [DataSourcesModule.forRoot({ secretKey: config.CLOUDFLOW_SECRET_KEY })],
+  features: (config) => [
+    DataSourcesModule.forRoot({
+      secretKey: config.CLOUDFLOW_SECRET_KEY,
+      allowLoopback: config.DATASOURCE_ALLOW_LOOPBACK,
+      allowPrivate: config.DATASOURCE_ALLOW_PRIVATE,
+      testTimeoutMs: config.DATASOURCE_TEST_TIMEOUT_MS,
+    }),
+  ],
 });

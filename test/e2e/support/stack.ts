@@ -62,6 +62,8 @@ export class Stack {
       RATE_LIMIT_REQUESTS: '1000000',
       RATE_LIMIT_COSTLY_REQUESTS: '1000000',
       RATE_LIMIT_ANONYMOUS_REQUESTS: '1000000',
+      // The connector test servers listen on loopback.
+      DATASOURCE_ALLOW_LOOPBACK: 'true',
       ...extraEnv,
     };
     stack.env = env;

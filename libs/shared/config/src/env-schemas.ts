@@ -13,6 +13,15 @@ export const env = {
 
   host: () => z.string().min(1).default('127.0.0.1'),
 
+  /** `true` or `false` (any case); anything else is refused rather than guessed. */
+  boolean: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], {
+        message: 'must be true or false',
+      })
+      .transform((value) => value.toLowerCase() === 'true')
+      .default(fallback),
+
   positiveInt: (fallback: number) =>
     z.coerce
       .number({ message: 'must be a positive integer' })

@@ -107,6 +107,18 @@ const HOST =
 const NAME = /^[A-Za-z0-9_$.-]{1,128}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** The type a connection string speaks for when none is given: its scheme's, else a database. */
+export function typeOf(raw: string): DataSourceType {
+  const trimmed = raw.trim();
+  if (trimmed.startsWith('/')) return 'file';
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//
+    .exec(trimmed)?.[1]
+    ?.toLowerCase()
+    .replace('+srv', '');
+  const driver = scheme === undefined ? undefined : SCHEMES[`${scheme}:`];
+  return driver ?? 'database';
+}
+
 /** Parses `raw` for a data source of `type`; the type and the string must agree on the driver. */
 export function parseConnectionString(type: DataSourceType, raw: string): ParsedConnection {
   if (raw.length === 0) return fail(['the connection string is empty']);

@@ -1,1 +1,3 @@
 export * from './connection-string';
+export * from './network-policy';
+export * from './connection-test';

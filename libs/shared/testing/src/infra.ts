@@ -46,17 +46,49 @@ async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-async function startLocalInfra(): Promise<Infra> {
-  const script = resolve(REPO_ROOT, 'deploy/local/infra');
+/** Runs `script up`, then answers the variables `script env` prints. */
+async function upAndEnv(script: string): Promise<Record<string, string | undefined>> {
   await run('bash', [script, 'up'], { timeout: 30 * 60_000, maxBuffer: 16 * 1024 * 1024 });
   const { stdout } = await run('bash', [script, 'env'], { timeout: 10_000 });
-  const vars = Object.fromEntries(
+  return Object.fromEntries(
     stdout
       .split('\n')
-      .map((line) => /^(?:export\s+)?([A-Z_]+)=["']?([^"'\s]*)["']?$/.exec(line.trim()))
+      .map((line) => /^(?:export\s+)?([A-Z0-9_]+)=["']?([^"'\s]*)["']?$/.exec(line.trim()))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [m[1], m[2]]),
   );
+}
+
+/** The variables that name the connector test servers (PostgreSQL, MariaDB, S3). */
+export const DATABASE_VARIABLES = [
+  'CLOUDFLOW_TEST_POSTGRES_URL',
+  'CLOUDFLOW_TEST_MYSQL_URL',
+  'CLOUDFLOW_TEST_S3_ENDPOINT',
+  'CLOUDFLOW_TEST_NOACCESS_USER',
+] as const;
+
+/**
+ * PostgreSQL, MariaDB and an S3-compatible server for connector tests: the
+ * ones the environment names, or `deploy/local/databases up` (Debian packages
+ * and PyPI, installed when missing).
+ */
+export async function provideDatabases(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<(typeof DATABASE_VARIABLES)[number], string>> {
+  const vars = DATABASE_VARIABLES.every((name) => env[name])
+    ? env
+    : await upAndEnv(resolve(REPO_ROOT, 'deploy/local/databases'));
+  const missing = DATABASE_VARIABLES.filter((name) => !vars[name]);
+  if (missing.length > 0) throw new Error(`no test databases: ${missing.join(', ')} unset`);
+  return Object.fromEntries(DATABASE_VARIABLES.map((name) => [name, vars[name] ?? ''])) as Record<
+    (typeof DATABASE_VARIABLES)[number],
+    string
+  >;
+}
+
+async function startLocalInfra(): Promise<Infra> {
+  const vars = await upAndEnv(resolve(REPO_ROOT, 'deploy/local/infra'));
+  const stdout = JSON.stringify(vars);
   const kafkaBrokers = vars['KAFKA_BROKERS'];
   const mongoUrl = vars['MONGO_URL'];
   if (!kafkaBrokers || !mongoUrl)

@@ -21,6 +21,16 @@ export class DataSourcesController {
     return this.transit.publicKeys();
   }
 
+  @MessagePattern('datasources.test')
+  test(@Payload() req: RpcRequest<'datasources.test'>) {
+    return this.sources.test(req.principal, req.type, req.connectionString);
+  }
+
+  @MessagePattern('datasources.testSaved')
+  testSaved(@Payload() req: RpcRequest<'datasources.testSaved'>) {
+    return this.sources.testSaved(req.principal, req.dataSourceId);
+  }
+
   @MessagePattern('datasources.list')
   list(@Payload() req: RpcRequest<'datasources.list'>) {
     return this.sources.list(req.principal, req.limit, req.cursor);

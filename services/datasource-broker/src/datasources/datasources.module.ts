@@ -1,17 +1,27 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
+import { NetworkPolicy } from '@cloudflow/connectors';
 import { SecretBox } from '@cloudflow/persistence';
 import { DATA_SOURCES_COLLECTION, DataSourceSchema } from './datasource.schema';
 import { DataSourcesController } from './datasources.controller';
 import { DataSourcesRepository } from './datasources.repository';
-import { DataSourcesService } from './datasources.service';
+import {
+  CONNECTION_TESTS,
+  DataSourcesService,
+  type ConnectionTestSettings,
+} from './datasources.service';
 import { SECRET_BOX } from './secret-box.token';
 import { TransitKeys } from './transit-keys';
 
 /** Data source configurations and their sealed credentials. */
 @Module({})
 export class DataSourcesModule {
-  static forRoot(options: { secretKey: string }): DynamicModule {
+  static forRoot(options: {
+    secretKey: string;
+    allowLoopback: boolean;
+    allowPrivate: boolean;
+    testTimeoutMs: number;
+  }): DynamicModule {
     return {
       module: DataSourcesModule,
       imports: [
@@ -23,6 +33,16 @@ export class DataSourcesModule {
         DataSourcesService,
         TransitKeys,
         { provide: SECRET_BOX, useValue: new SecretBox(options.secretKey) },
+        {
+          provide: CONNECTION_TESTS,
+          useValue: {
+            policy: new NetworkPolicy({
+              allowLoopback: options.allowLoopback,
+              allowPrivate: options.allowPrivate,
+            }),
+            timeoutMs: options.testTimeoutMs,
+          } satisfies ConnectionTestSettings,
+        },
       ],
     };
   }

@@ -10,9 +10,13 @@ import {
   type UpdateDataSourceRequest,
 } from '@cloudflow/contracts';
 import {
+  NetworkPolicy,
   parseConnectionString,
   redactedConnectionString,
+  testConnection,
+  typeOf,
   type ConnectionConfig,
+  type ConnectionTestResult,
   type DataSourceType,
 } from '@cloudflow/connectors';
 import { SecretBox, newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
@@ -20,6 +24,13 @@ import type { DataSourceDocument } from './datasource.schema';
 import { DataSourcesRepository } from './datasources.repository';
 import { SECRET_BOX } from './secret-box.token';
 import { TransitKeys } from './transit-keys';
+
+export const CONNECTION_TESTS = Symbol('CONNECTION_TESTS');
+
+export interface ConnectionTestSettings {
+  policy: NetworkPolicy;
+  timeoutMs: number;
+}
 
 /**
  * Data sources of a workspace. The broker owns their credentials: a
@@ -34,7 +45,34 @@ export class DataSourcesService {
     private readonly sources: DataSourcesRepository,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly transit: TransitKeys,
+    @Inject(CONNECTION_TESTS) private readonly tests: ConnectionTestSettings,
   ) {}
+
+  /** Tests a connection string that is not saved (sealed by the gateway). */
+  async test(
+    principal: Principal,
+    type: DataSourceType | undefined,
+    sealedConnectionString: string,
+  ): Promise<ConnectionTestResult> {
+    requireScope(principal, 'write');
+    const raw = await this.transit.open(sealedConnectionString);
+    return this.run(parse(type ?? typeOf(raw), raw));
+  }
+
+  /** Tests a saved data source with its stored credentials. */
+  async testSaved(principal: Principal, id: string): Promise<ConnectionTestResult> {
+    requireScope(principal, 'write');
+    return this.run(await this.connectionOf(scopeOf(principal), id));
+  }
+
+  private async run(config: ConnectionConfig): Promise<ConnectionTestResult> {
+    const result = await testConnection(config, this.tests);
+    this.logger.log(
+      { driver: config.driver, ok: result.ok, stage: result.stages.at(-1)?.stage },
+      'connection tested',
+    );
+    return result;
+  }
 
   /** `sealedConnectionString` is the gateway's JWE of the string the caller sent. */
   async create(

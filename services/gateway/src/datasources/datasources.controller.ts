@@ -15,7 +15,9 @@ import type { FastifyReply } from 'fastify';
 import {
   CreateDataSourceRequestSchema,
   PageQuerySchema,
+  TestConnectionRequestSchema,
   UpdateDataSourceRequestSchema,
+  type ConnectionTestResult,
   type DataSource,
   type Page,
   type Principal,
@@ -23,6 +25,7 @@ import {
 import { RpcClient } from '@cloudflow/messaging';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { ApiGuard } from '../edge/edge.guards';
+import { Costly } from '../rate-limit/rate-limit.guard';
 import { ConnectionSealer } from './connection-sealer';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
 
@@ -53,6 +56,36 @@ export class DataSourcesController {
     });
     void reply.status(201).header('Location', `/api/v1/datasources/${created.id}`);
     return created;
+  }
+
+  /** The published `POST /datasources/test`: an unsaved connection string. */
+  @Post('test')
+  @HttpCode(200)
+  @Costly()
+  async test(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+  ): Promise<ConnectionTestResult> {
+    const { connectionString, type } = parseBody(TestConnectionRequestSchema, body);
+    return this.rpc.call('datasources.test', {
+      principal,
+      ...(type !== undefined && { type }),
+      connectionString: await this.sealer.seal(connectionString),
+    });
+  }
+
+  /** Tests a saved data source with its stored credentials. */
+  @Post(':id/test')
+  @HttpCode(200)
+  @Costly()
+  testSaved(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<ConnectionTestResult> {
+    return this.rpc.call('datasources.testSaved', {
+      principal,
+      dataSourceId: requireResourceId('Data source', id),
+    });
   }
 
   @Get()

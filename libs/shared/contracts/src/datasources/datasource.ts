@@ -60,3 +60,37 @@ export const TransitKeysSchema = z.object({
   keys: z.array(z.record(z.string(), z.unknown())).min(1),
 });
 export type TransitKeys = z.infer<typeof TransitKeysSchema>;
+
+/** Body of `POST /api/v1/datasources/test`: the published `{connectionString}`, `type` optional. */
+export const TestConnectionRequestSchema = z.strictObject({
+  connectionString: z.string().min(1).max(4096),
+  /** Defaults to what the string says (its scheme; key=value strings: a database). */
+  type: z.enum(DATA_SOURCE_TYPE_NAMES).optional(),
+});
+export type TestConnectionRequest = z.infer<typeof TestConnectionRequestSchema>;
+
+export const CONNECTION_TEST_STAGES = [
+  'policy',
+  'dns',
+  'tcp',
+  'tls',
+  'authentication',
+  'permission',
+  'query',
+] as const;
+
+/** What a connection test found: each stage run, in order; the last failed unless `ok`. */
+export const ConnectionTestResultSchema = z.object({
+  ok: z.boolean(),
+  driver: z.enum(['postgres', 'mysql', 'mongodb', 's3', 'file']),
+  stages: z.array(
+    z.object({
+      stage: z.enum(CONNECTION_TEST_STAGES),
+      ok: z.boolean(),
+      durationMs: z.number().int().nonnegative(),
+      message: z.string(),
+    }),
+  ),
+  message: z.string(),
+});
+export type ConnectionTestResult = z.infer<typeof ConnectionTestResultSchema>;

@@ -28,6 +28,7 @@ import {
   DataSourcePageSchema,
   DataSourceSchema,
   SealedConnectionStringSchema,
+  ConnectionTestResultSchema,
   DATA_SOURCE_TYPE_NAMES,
   TransitKeysSchema,
 } from '../datasources/datasource';
@@ -168,6 +169,20 @@ export const RpcContracts = {
     topic: Topics.rpc.datasourceBroker,
     request: z.object({}),
     response: TransitKeysSchema,
+  },
+  /** Tests an unsaved connection string (sealed by the gateway). */
+  'datasources.test': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({
+      type: z.enum(DATA_SOURCE_TYPE_NAMES).optional(),
+      connectionString: SealedConnectionStringSchema,
+    }),
+    response: ConnectionTestResultSchema,
+  },
+  'datasources.testSaved': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({ dataSourceId: ResourceId }),
+    response: ConnectionTestResultSchema,
   },
   'datasources.list': {
     topic: Topics.rpc.datasourceBroker,

@@ -1,0 +1,148 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { freePort } from '@cloudflow/testing';
+import { parseConnectionString, type DataSourceType } from './connection-string';
+import { testConnection, type ConnectionTestResult } from './connection-test';
+import { NetworkPolicy } from './network-policy';
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set: the integration setup starts the test databases`);
+  return value;
+};
+
+/** The test servers listen on loopback, which a deployment must allow explicitly. */
+const policy = new NetworkPolicy({ allowLoopback: true, allowPrivate: true });
+
+async function probe(
+  type: DataSourceType,
+  raw: string,
+  timeoutMs = 10_000,
+): Promise<ConnectionTestResult> {
+  const parsed = parseConnectionString(type, raw);
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return testConnection(parsed.config, { policy, timeoutMs });
+}
+
+const stagesOf = (result: ConnectionTestResult) =>
+  result.stages.map((s) => `${s.stage}:${s.ok ? 'ok' : 'failed'}`);
+
+describe.each([
+  ['postgres', () => new URL(env('CLOUDFLOW_TEST_POSTGRES_URL'))],
+  ['mysql', () => new URL(env('CLOUDFLOW_TEST_MYSQL_URL'))],
+] as const)('testConnection against a real %s server', (driver, url) => {
+  const withUrl = (change: (u: URL) => void): string => {
+    const copy = url();
+    change(copy);
+    return copy.toString();
+  };
+
+  it('passes every stage with the right credentials', async () => {
+    const result = await probe(driver, url().toString());
+    expect(result).toMatchObject({ ok: true, driver });
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'authentication:ok', 'query:ok']);
+  });
+
+  it('reports a wrong password at the authentication stage, without the password', async () => {
+    const result = await probe(
+      driver,
+      withUrl((u) => (u.password = 'not-the-password-xyz')),
+    );
+    expect(result.ok).toBe(false);
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'authentication:failed']);
+    expect(result.message).toBe(`authentication: the user 'cloudflow' or its password is wrong`);
+    expect(JSON.stringify(result)).not.toContain('not-the-password-xyz');
+  });
+
+  it('reports an unknown database at the permission stage', async () => {
+    const result = await probe(
+      driver,
+      withUrl((u) => (u.pathname = '/no_such_db')),
+    );
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'permission:failed']);
+    expect(result.message).toContain("'no_such_db'");
+  });
+
+  it('reports a user without access to the database at the permission stage', async () => {
+    const result = await probe(
+      driver,
+      withUrl((u) => (u.username = env('CLOUDFLOW_TEST_NOACCESS_USER'))),
+    );
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'permission:failed']);
+    expect(result.message).toMatch(/may not (connect to|use) the database 'cloudflow'/);
+  });
+
+  it('reports a closed port at the TCP stage', async () => {
+    const port = await freePort();
+    const result = await probe(
+      driver,
+      withUrl((u) => (u.port = String(port))),
+    );
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:failed']);
+    expect(result.message).toBe(
+      `tcp: nothing is listening on 127.0.0.1:${port} (connection refused)`,
+    );
+  });
+});
+
+describe('testConnection, whatever the driver', () => {
+  let silent: Server;
+  let silentPort: number;
+  const accepted: Socket[] = [];
+
+  beforeAll(async () => {
+    // Accepts connections and never says a word: a server that hangs.
+    silentPort = await freePort();
+    silent = createServer((socket) => {
+      accepted.push(socket);
+      socket.resume(); // read and drop, so the client's close is seen
+    });
+    await new Promise<void>((resolve) => silent.listen(silentPort, '127.0.0.1', resolve));
+  });
+
+  afterAll(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('refuses a metadata address before any connection, at the policy stage', async () => {
+    const result = await probe('postgres', 'postgres://u:p@169.254.169.254/x');
+    expect(stagesOf(result)).toEqual(['policy:failed']);
+    expect(result.message).toContain('link-local');
+  });
+
+  it('reports a name that does not resolve at the DNS stage (the published example)', async () => {
+    const result = await probe(
+      'database',
+      'Server=fake-db;Database=fake;User Id=fake;Password=fake;',
+    );
+    expect(stagesOf(result)).toEqual(['dns:failed']);
+    expect(result.message).toMatch(
+      /^dns: the host 'fake-db' (does not resolve|could not be resolved)$/,
+    );
+  });
+
+  it('ends within its time budget when a server never answers', async () => {
+    const started = Date.now();
+    const result = await probe('postgres', `postgres://u:p@127.0.0.1:${silentPort}/x`, 1_500);
+    expect(result.ok).toBe(false);
+    expect(result.stages.at(-1)?.stage).toBe('authentication');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Nothing is left connected to the silent server once the test has answered.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(accepted.filter((socket) => socket.readableEnded === false)).toEqual([]);
+  });
+
+  it('connects to the MongoDB-wire server and lists collections', async () => {
+    const mongo = new URL(env('MONGO_URL'));
+    const result = await probe('mongodb', `mongodb://${mongo.host}/cloudflow`);
+    expect(stagesOf(result)).toEqual([
+      'dns:ok',
+      'tcp:ok',
+      'authentication:ok',
+      'permission:ok',
+      'query:ok',
+    ]);
+  });
+});

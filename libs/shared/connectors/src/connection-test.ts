@@ -1,0 +1,361 @@
+import { connect as tcpConnect } from 'node:net';
+import { MongoClient } from 'mongodb';
+import { createConnection as mysqlConnection } from 'mysql2/promise';
+import { Client as PgClient } from 'pg';
+import type { ConnectionConfig, Driver } from './connection-string';
+import { PolicyError, ResolveError, type NetworkPolicy } from './network-policy';
+
+export const TEST_STAGES = [
+  'policy',
+  'dns',
+  'tcp',
+  'tls',
+  'authentication',
+  'permission',
+  'query',
+] as const;
+export type TestStage = (typeof TEST_STAGES)[number];
+
+export interface StageOutcome {
+  stage: TestStage;
+  ok: boolean;
+  durationMs: number;
+  /** Plain words; never a server's raw answer, never a password. */
+  message: string;
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  driver: Driver;
+  /** The stages run, in order; the last one failed when `ok` is false. */
+  stages: StageOutcome[];
+  message: string;
+}
+
+/** A failure at a stage, worded for the user. */
+class StageFailure extends Error {
+  constructor(
+    readonly stage: TestStage,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConnectionTestOptions {
+  policy: NetworkPolicy;
+  /** The whole test, every stage included, ends within this. */
+  timeoutMs: number;
+}
+
+/**
+ * Connects to a data source the way a task would, stage by stage, within a
+ * bounded time: resolve the host and check the address against the network
+ * policy (before any packet is sent), open TCP to the address checked, then
+ * TLS and authentication by the driver, then whether the user may use the
+ * database, then a trivial query. Reports the stage that failed in plain words.
+ */
+export async function testConnection(
+  config: ConnectionConfig,
+  options: ConnectionTestOptions,
+): Promise<ConnectionTestResult> {
+  const stages: StageOutcome[] = [];
+  const deadline = Date.now() + options.timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
+  const run = async <T>(stage: TestStage, ok: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      const value = await withDeadline(work(), left(), stage);
+      stages.push({ stage, ok: true, durationMs: Date.now() - started, message: ok });
+      return value;
+    } catch (error) {
+      const failure =
+        error instanceof StageFailure
+          ? error
+          : new StageFailure(stage, `the ${stage} stage failed`);
+      stages.push({
+        stage: failure.stage,
+        ok: false,
+        durationMs: Date.now() - started,
+        message: failure.message,
+      });
+      throw failure;
+    }
+  };
+  try {
+    if (config.driver !== 'postgres' && config.driver !== 'mysql' && config.driver !== 'mongodb') {
+      throw new StageFailure('query', `testing ${config.driver} data sources is not supported yet`);
+    }
+    const host = config.host ?? '';
+    const port = config.port ?? 0;
+    const [address] = await run('dns', `'${host}' resolves to an allowed address`, async () => {
+      try {
+        return await options.policy.resolve(host, left());
+      } catch (error) {
+        if (error instanceof PolicyError) throw new StageFailure('policy', error.message);
+        if (error instanceof ResolveError) throw new StageFailure('dns', error.message);
+        throw error;
+      }
+    });
+    const target = address ?? host;
+    await run('tcp', `${host}:${port} accepts connections`, () =>
+      probeTcp(target, port, host, left()),
+    );
+    await DRIVER_TESTS[config.driver](config, target, run, left);
+    return {
+      ok: true,
+      driver: config.driver,
+      stages,
+      message: 'Connected, signed in and queried successfully',
+    };
+  } catch (error) {
+    const failed = stages.at(-1);
+    return {
+      ok: false,
+      driver: config.driver,
+      stages,
+      message:
+        failed && !failed.ok
+          ? `${failed.stage}: ${failed.message}`
+          : error instanceof Error
+            ? error.message
+            : 'the test failed',
+    };
+  }
+}
+
+type Run = <T>(stage: TestStage, ok: string, work: () => Promise<T>) => Promise<T>;
+
+const DRIVER_TESTS: Record<
+  'postgres' | 'mysql' | 'mongodb',
+  (c: ConnectionConfig, address: string, run: Run, left: () => number) => Promise<void>
+> = {
+  async postgres(config, address, run, left) {
+    const sslmode = config.options['sslmode'] ?? 'disable';
+    const client = new PgClient({
+      host: address,
+      port: config.port,
+      user: config.user,
+      password: config.password,
+      database: config.database ?? 'postgres',
+      connectionTimeoutMillis: left(),
+      statement_timeout: left(),
+      ssl:
+        sslmode === 'disable'
+          ? false
+          : { rejectUnauthorized: sslmode !== 'require', servername: config.host },
+    });
+    client.on('error', () => undefined);
+    try {
+      await run('authentication', `signed in as '${config.user ?? ''}'`, async () => {
+        try {
+          await client.connect();
+        } catch (error) {
+          throw classifyPg(error, config);
+        }
+      });
+      await run('query', 'SELECT 1 answered', async () => {
+        try {
+          await client.query('SELECT 1');
+        } catch {
+          throw new StageFailure('query', 'a trivial query failed');
+        }
+      });
+    } finally {
+      await client.end().catch(() => undefined);
+      // A server that never answered leaves the socket half-open after end(): close it.
+      (
+        client as unknown as { connection?: { stream?: { destroy(): void } } }
+      ).connection?.stream?.destroy();
+    }
+  },
+
+  async mysql(config, address, run, left) {
+    let connection: Awaited<ReturnType<typeof mysqlConnection>> | undefined;
+    try {
+      connection = await run('authentication', `signed in as '${config.user ?? ''}'`, async () => {
+        try {
+          return await mysqlConnection({
+            host: address,
+            port: config.port,
+            user: config.user,
+            password: config.password,
+            database: config.database,
+            connectTimeout: left(),
+            ...(config.options['ssl'] === 'true' && { ssl: { rejectUnauthorized: true } }),
+          });
+        } catch (error) {
+          throw classifyMysql(error, config);
+        }
+      });
+      const open = connection;
+      await run('query', 'SELECT 1 answered', async () => {
+        try {
+          await open.query({ sql: 'SELECT 1', timeout: left() });
+        } catch {
+          throw new StageFailure('query', 'a trivial query failed');
+        }
+      });
+    } finally {
+      await connection?.end().catch(() => undefined);
+    }
+  },
+
+  async mongodb(config, address, run, left) {
+    const client = new MongoClient(
+      `mongodb://${address.includes(':') ? `[${address}]` : address}:${config.port}/`,
+      {
+        auth: config.user ? { username: config.user, password: config.password ?? '' } : undefined,
+        authSource: config.options['authSource'] ?? config.database ?? 'admin',
+        directConnection: true,
+        tls: config.options['tls'] === 'true',
+        serverSelectionTimeoutMS: left(),
+        connectTimeoutMS: left(),
+      },
+    );
+    try {
+      await run(
+        'authentication',
+        config.user ? `signed in as '${config.user}'` : 'connected without credentials',
+        async () => {
+          try {
+            await client.connect();
+          } catch (error) {
+            const code = (error as { code?: number }).code;
+            if (code === 18)
+              throw new StageFailure('authentication', 'the user name or password is wrong');
+            throw new StageFailure(
+              'authentication',
+              'the server did not complete the MongoDB handshake',
+            );
+          }
+        },
+      );
+      await run(
+        'permission',
+        `may list collections of '${config.database ?? 'test'}'`,
+        async () => {
+          try {
+            await client.db(config.database).command({ listCollections: 1, nameOnly: true });
+          } catch (error) {
+            const code = (error as { code?: number }).code;
+            throw new StageFailure(
+              'permission',
+              code === 13
+                ? `the user may not read the database '${config.database ?? 'test'}'`
+                : 'listing collections failed',
+            );
+          }
+        },
+      );
+      await run('query', 'ping answered', async () => {
+        await client.db(config.database).command({ ping: 1 });
+      });
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  },
+};
+
+function classifyPg(error: unknown, config: ConnectionConfig): StageFailure {
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? '';
+  if (/does not support SSL|SSL|certificate|self.signed/i.test(message) && !code) {
+    return new StageFailure(
+      'tls',
+      'the TLS handshake failed (sslmode asks for TLS the server cannot give or prove)',
+    );
+  }
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return new StageFailure(
+        'authentication',
+        `the user '${config.user ?? ''}' or its password is wrong`,
+      );
+    case '3D000':
+      return new StageFailure(
+        'permission',
+        `the database '${config.database ?? ''}' does not exist`,
+      );
+    case '42501':
+      return new StageFailure(
+        'permission',
+        `the user '${config.user ?? ''}' may not connect to the database '${config.database ?? ''}'`,
+      );
+    default:
+      return new StageFailure(
+        'authentication',
+        'the server did not complete the PostgreSQL handshake',
+      );
+  }
+}
+
+function classifyMysql(error: unknown, config: ConnectionConfig): StageFailure {
+  switch ((error as { code?: string }).code) {
+    case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_NOT_SUPPORTED_AUTH_MODE':
+      return new StageFailure(
+        'authentication',
+        `the user '${config.user ?? ''}' or its password is wrong`,
+      );
+    case 'ER_DBACCESS_DENIED_ERROR':
+      return new StageFailure(
+        'permission',
+        `the user '${config.user ?? ''}' may not use the database '${config.database ?? ''}' (or it does not exist)`,
+      );
+    case 'ER_BAD_DB_ERROR':
+      return new StageFailure(
+        'permission',
+        `the database '${config.database ?? ''}' does not exist`,
+      );
+    case 'HANDSHAKE_NO_SSL_SUPPORT':
+      return new StageFailure(
+        'tls',
+        'the server does not offer TLS, which the connection string asks for',
+      );
+    default:
+      return new StageFailure('authentication', 'the server did not complete the MySQL handshake');
+  }
+}
+
+function probeTcp(address: string, port: number, host: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: address, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new StageFailure('tcp', `no answer from ${host}:${port} (timed out)`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(
+        new StageFailure(
+          'tcp',
+          error.code === 'ECONNREFUSED'
+            ? `nothing is listening on ${host}:${port} (connection refused)`
+            : error.code === 'EHOSTUNREACH' || error.code === 'ENETUNREACH'
+              ? `${host} cannot be reached from here`
+              : `connecting to ${host}:${port} failed`,
+        ),
+      );
+    });
+  });
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, stage: TestStage): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StageFailure(stage, `the ${stage} stage did not finish in time`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
