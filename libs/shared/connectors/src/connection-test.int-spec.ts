@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { freePort } from '@cloudflow/testing';
 import { parseConnectionString, type DataSourceType } from './connection-string';
-import { testConnection, type ConnectionTestResult } from './connection-test';
+import type { ConnectionTestResult } from '@cloudflow/contracts';
+import { testConnection } from './connection-test';
 import { NetworkPolicy } from './network-policy';
 
 const env = (name: string): string => {

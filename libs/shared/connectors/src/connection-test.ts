@@ -2,35 +2,12 @@ import { connect as tcpConnect } from 'node:net';
 import { MongoClient } from 'mongodb';
 import { createConnection as mysqlConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
-import type { ConnectionConfig, Driver } from './connection-string';
+import type { CONNECTION_TEST_STAGES, ConnectionTestResult } from '@cloudflow/contracts';
+import type { ConnectionConfig } from './connection-string';
 import { PolicyError, ResolveError, type NetworkPolicy } from './network-policy';
 
-export const TEST_STAGES = [
-  'policy',
-  'dns',
-  'tcp',
-  'tls',
-  'authentication',
-  'permission',
-  'query',
-] as const;
-export type TestStage = (typeof TEST_STAGES)[number];
-
-export interface StageOutcome {
-  stage: TestStage;
-  ok: boolean;
-  durationMs: number;
-  /** Plain words; never a server's raw answer, never a password. */
-  message: string;
-}
-
-export interface ConnectionTestResult {
-  ok: boolean;
-  driver: Driver;
-  /** The stages run, in order; the last one failed when `ok` is false. */
-  stages: StageOutcome[];
-  message: string;
-}
+type TestStage = (typeof CONNECTION_TEST_STAGES)[number];
+type StageOutcome = ConnectionTestResult['stages'][number];
 
 /** A failure at a stage, worded for the user. */
 class StageFailure extends Error {

@@ -3,6 +3,7 @@ import {
   AppError,
   ErrorCode,
   requireScope,
+  type ConnectionTestResult,
   type CreateDataSourceRequest,
   type DataSource,
   type Page,
@@ -16,7 +17,6 @@ import {
   testConnection,
   typeOf,
   type ConnectionConfig,
-  type ConnectionTestResult,
   type DataSourceType,
 } from '@cloudflow/connectors';
 import { SecretBox, newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
