@@ -3,9 +3,11 @@ import type {
   CreatedApiKey,
   DataSource,
   ErrorEnvelope,
+  DataSourceMetadata,
   Page,
 } from '@cloudflow/contracts';
 import { MongoClient } from 'mongodb';
+import { Client } from 'pg';
 import { withDatabase } from '@cloudflow/testing';
 import { Stack } from './support/stack';
 
@@ -214,5 +216,57 @@ describe('Data sources API (distributed stack)', () => {
         expect(res.body.message).toContain('169.254.169.254');
       },
     );
+  });
+
+  describe('metadata', () => {
+    it('lists the tables of a real PostgreSQL database with columns and row estimates', async () => {
+      const url = process.env['CLOUDFLOW_TEST_POSTGRES_URL']!;
+      const table = `e2e_meta_${Date.now()}`;
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, city text)`);
+        await client.query(`INSERT INTO ${table} SELECT g, 'c' || g FROM generate_series(1, 40) g`);
+        await client.query(`ANALYZE ${table}`);
+        const saved = await stack
+          .api()
+          .post<DataSource>('/api/v1/datasources', { type: 'postgres', connectionString: url });
+        const res = await stack
+          .api()
+          .get<DataSourceMetadata>(`/api/v1/datasources/${saved.body.id}/metadata`);
+        expect(res.status).toBe(200);
+        expect(res.body.tables.find((t) => t.name === table)).toEqual({
+          name: table,
+          rowEstimate: 40,
+          columns: [
+            { name: 'id', type: 'integer', nullable: false },
+            { name: 'city', type: 'text', nullable: true },
+          ],
+        });
+        expect(res.text).not.toContain('cloudflow-test-pw');
+      } finally {
+        await client.query(`DROP TABLE IF EXISTS ${table}`);
+        await client.end();
+      }
+    });
+
+    it('says which stage fails when the source cannot be reached', async () => {
+      const url = new URL(process.env['CLOUDFLOW_TEST_POSTGRES_URL']!);
+      url.password = 'not-the-password';
+      const saved = await stack
+        .api()
+        .post<DataSource>('/api/v1/datasources', {
+          type: 'postgres',
+          connectionString: url.toString(),
+        });
+      const res = await stack
+        .api()
+        .get<ErrorEnvelope>(`/api/v1/datasources/${saved.body.id}/metadata`);
+      expect([res.status, res.body.code]).toEqual([503, 5030]);
+      expect(res.body.details).toBe(
+        "the data source cannot be reached: authentication: the user 'cloudflow' or its password is wrong",
+      );
+      expect(res.text).not.toContain('not-the-password');
+    });
   });
 });

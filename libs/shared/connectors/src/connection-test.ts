@@ -1,8 +1,8 @@
 import { connect as tcpConnect } from 'node:net';
-import { MongoClient } from 'mongodb';
 import { createConnection as mysqlConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import type { CONNECTION_TEST_STAGES, ConnectionTestResult } from '@cloudflow/contracts';
+import { mongoClient, mysqlSettings, pgSettings } from './clients';
 import type { ConnectionConfig } from './connection-string';
 import { PolicyError, ResolveError, type NetworkPolicy } from './network-policy';
 
@@ -108,20 +108,7 @@ const DRIVER_TESTS: Record<
   (c: ConnectionConfig, address: string, run: Run, left: () => number) => Promise<void>
 > = {
   async postgres(config, address, run, left) {
-    const sslmode = config.options['sslmode'] ?? 'disable';
-    const client = new PgClient({
-      host: address,
-      port: config.port,
-      user: config.user,
-      password: config.password,
-      database: config.database ?? 'postgres',
-      connectionTimeoutMillis: left(),
-      statement_timeout: left(),
-      ssl:
-        sslmode === 'disable'
-          ? false
-          : { rejectUnauthorized: sslmode !== 'require', servername: config.host },
-    });
+    const client = new PgClient(pgSettings(config, address, left()));
     client.on('error', () => undefined);
     try {
       await run('authentication', `signed in as '${config.user ?? ''}'`, async () => {
@@ -152,15 +139,7 @@ const DRIVER_TESTS: Record<
     try {
       connection = await run('authentication', `signed in as '${config.user ?? ''}'`, async () => {
         try {
-          return await mysqlConnection({
-            host: address,
-            port: config.port,
-            user: config.user,
-            password: config.password,
-            database: config.database,
-            connectTimeout: left(),
-            ...(config.options['ssl'] === 'true' && { ssl: { rejectUnauthorized: true } }),
-          });
+          return await mysqlConnection(mysqlSettings(config, address, left()));
         } catch (error) {
           throw classifyMysql(error, config);
         }
@@ -179,17 +158,7 @@ const DRIVER_TESTS: Record<
   },
 
   async mongodb(config, address, run, left) {
-    const client = new MongoClient(
-      `mongodb://${address.includes(':') ? `[${address}]` : address}:${config.port}/`,
-      {
-        auth: config.user ? { username: config.user, password: config.password ?? '' } : undefined,
-        authSource: config.options['authSource'] ?? config.database ?? 'admin',
-        directConnection: true,
-        tls: config.options['tls'] === 'true',
-        serverSelectionTimeoutMS: left(),
-        connectTimeoutMS: left(),
-      },
-    );
+    const client = mongoClient(config, address, left());
     try {
       await run(
         'authentication',

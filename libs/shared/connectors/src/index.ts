@@ -1,3 +1,4 @@
 export * from './connection-string';
 export * from './network-policy';
 export * from './connection-test';
+export * from './metadata';

@@ -31,6 +31,11 @@ export class DataSourcesController {
     return this.sources.testSaved(req.principal, req.dataSourceId);
   }
 
+  @MessagePattern('datasources.metadata')
+  metadata(@Payload() req: RpcRequest<'datasources.metadata'>) {
+    return this.sources.metadata(req.principal, req.dataSourceId);
+  }
+
   @MessagePattern('datasources.list')
   list(@Payload() req: RpcRequest<'datasources.list'>) {
     return this.sources.list(req.principal, req.limit, req.cursor);

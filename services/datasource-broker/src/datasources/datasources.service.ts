@@ -5,6 +5,7 @@ import {
   requireScope,
   type ConnectionTestResult,
   type CreateDataSourceRequest,
+  type DataSourceMetadata,
   type DataSource,
   type Page,
   type Principal,
@@ -12,6 +13,8 @@ import {
 } from '@cloudflow/contracts';
 import {
   NetworkPolicy,
+  PolicyError,
+  describeDatabase,
   parseConnectionString,
   redactedConnectionString,
   testConnection,
@@ -63,6 +66,31 @@ export class DataSourcesService {
   async testSaved(principal: Principal, id: string): Promise<ConnectionTestResult> {
     requireScope(principal, 'write');
     return this.run(await this.connectionOf(scopeOf(principal), id));
+  }
+
+  /** Tables or collections with columns and row estimates, read from the source itself. */
+  async metadata(principal: Principal, id: string): Promise<DataSourceMetadata> {
+    const config = await this.connectionOf(scopeOf(principal), id);
+    if (config.driver !== 'postgres' && config.driver !== 'mysql' && config.driver !== 'mongodb') {
+      throw new AppError(
+        ErrorCode.BadRequest,
+        `metadata of ${config.driver} data sources is not available yet`,
+      );
+    }
+    try {
+      return await describeDatabase(config, this.tests);
+    } catch (error) {
+      if (error instanceof PolicyError) {
+        throw new AppError(ErrorCode.InvalidPipelineConfig, `connectionString: ${error.message}`);
+      }
+      // Say which stage fails, in the connection test's words, never the server's.
+      const test = await testConnection(config, this.tests);
+      throw AppError.unavailable(
+        test.ok
+          ? 'the data source answered the connection test but not the metadata queries'
+          : `the data source cannot be reached: ${test.message}`,
+      );
+    }
   }
 
   private async run(config: ConnectionConfig): Promise<ConnectionTestResult> {

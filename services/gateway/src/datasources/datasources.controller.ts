@@ -18,6 +18,7 @@ import {
   TestConnectionRequestSchema,
   UpdateDataSourceRequestSchema,
   type ConnectionTestResult,
+  type DataSourceMetadata,
   type DataSource,
   type Page,
   type Principal,
@@ -83,6 +84,18 @@ export class DataSourcesController {
     @Param('id') id: string,
   ): Promise<ConnectionTestResult> {
     return this.rpc.call('datasources.testSaved', {
+      principal,
+      dataSourceId: requireResourceId('Data source', id),
+    });
+  }
+
+  /** Tables or collections, columns and types, row estimates. */
+  @Get(':id/metadata')
+  metadata(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<DataSourceMetadata> {
+    return this.rpc.call('datasources.metadata', {
       principal,
       dataSourceId: requireResourceId('Data source', id),
     });

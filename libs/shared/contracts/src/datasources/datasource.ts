@@ -94,3 +94,19 @@ export const ConnectionTestResultSchema = z.object({
   message: z.string(),
 });
 export type ConnectionTestResult = z.infer<typeof ConnectionTestResultSchema>;
+
+/** What `GET /api/v1/datasources/{id}/metadata` answers for a database. */
+export const DataSourceMetadataSchema = z.object({
+  kind: z.literal('database'),
+  driver: z.enum(['postgres', 'mysql', 'mongodb']),
+  /** Tables (collections), at most 200, each with columns (fields) and a row estimate. */
+  tables: z.array(
+    z.object({
+      name: z.string(),
+      /** From the server's statistics, not a count; null when it has none yet. */
+      rowEstimate: z.number().int().nonnegative().nullable(),
+      columns: z.array(z.object({ name: z.string(), type: z.string(), nullable: z.boolean() })),
+    }),
+  ),
+});
+export type DataSourceMetadata = z.infer<typeof DataSourceMetadataSchema>;

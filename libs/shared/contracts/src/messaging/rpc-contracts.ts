@@ -30,6 +30,7 @@ import {
   SealedConnectionStringSchema,
   ConnectionTestResultSchema,
   DATA_SOURCE_TYPE_NAMES,
+  DataSourceMetadataSchema,
   TransitKeysSchema,
 } from '../datasources/datasource';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
@@ -183,6 +184,11 @@ export const RpcContracts = {
     topic: Topics.rpc.datasourceBroker,
     request: WithPrincipal.extend({ dataSourceId: ResourceId }),
     response: ConnectionTestResultSchema,
+  },
+  'datasources.metadata': {
+    topic: Topics.rpc.datasourceBroker,
+    request: WithPrincipal.extend({ dataSourceId: ResourceId }),
+    response: DataSourceMetadataSchema,
   },
   'datasources.list': {
     topic: Topics.rpc.datasourceBroker,
