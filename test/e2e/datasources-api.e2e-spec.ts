@@ -253,12 +253,10 @@ describe('Data sources API (distributed stack)', () => {
     it('says which stage fails when the source cannot be reached', async () => {
       const url = new URL(process.env['CLOUDFLOW_TEST_POSTGRES_URL']!);
       url.password = 'not-the-password';
-      const saved = await stack
-        .api()
-        .post<DataSource>('/api/v1/datasources', {
-          type: 'postgres',
-          connectionString: url.toString(),
-        });
+      const saved = await stack.api().post<DataSource>('/api/v1/datasources', {
+        type: 'postgres',
+        connectionString: url.toString(),
+      });
       const res = await stack
         .api()
         .get<ErrorEnvelope>(`/api/v1/datasources/${saved.body.id}/metadata`);
