@@ -8,6 +8,7 @@ import type {
 } from '@cloudflow/contracts';
 import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { withDatabase } from '@cloudflow/testing';
 import { Stack } from './support/stack';
 
@@ -235,7 +236,9 @@ describe('Data sources API (distributed stack)', () => {
           .api()
           .get<DataSourceMetadata>(`/api/v1/datasources/${saved.body.id}/metadata`);
         expect(res.status).toBe(200);
-        expect(res.body.tables.find((t) => t.name === table)).toEqual({
+        expect(
+          res.body.kind === 'database' && res.body.tables.find((t) => t.name === table),
+        ).toEqual({
           name: table,
           rowEstimate: 40,
           columns: [
@@ -265,6 +268,43 @@ describe('Data sources API (distributed stack)', () => {
         "the data source cannot be reached: authentication: the user 'cloudflow' or its password is wrong",
       );
       expect(res.text).not.toContain('not-the-password');
+    });
+  });
+
+  describe('S3 buckets', () => {
+    it('tests an S3 data source and lists its objects with sizes', async () => {
+      const endpoint = process.env['CLOUDFLOW_TEST_S3_ENDPOINT']!;
+      const bucket = `e2e-${Date.now()}`;
+      const s3 = new S3Client({
+        region: 'us-east-1',
+        endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'data.csv', Body: 'id\n1\n2\n' }));
+      s3.destroy();
+      const saved = await stack.api().post<DataSource>('/api/v1/datasources', {
+        type: 's3',
+        connectionString: `s3://AKIATEST:s3-secret-canary@${bucket}/?endpoint=${encodeURIComponent(endpoint)}`,
+      });
+      expect(saved.status).toBe(201);
+      expect(saved.body.connectionString).toContain('s3://AKIATEST:****@');
+      const test = await stack
+        .api()
+        .post<ConnectionTestResult>(`/api/v1/datasources/${saved.body.id}/test`);
+      expect(test.body).toMatchObject({ ok: true, driver: 's3' });
+      const metadata = await stack
+        .api()
+        .get<DataSourceMetadata>(`/api/v1/datasources/${saved.body.id}/metadata`);
+      expect(metadata.body).toMatchObject({
+        kind: 'bucket',
+        bucket,
+        objects: [{ key: 'data.csv', size: 7 }],
+        truncated: false,
+      });
+      for (const text of [saved.text, test.text, metadata.text])
+        expect(text).not.toContain('s3-secret-canary');
     });
   });
 });

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from '@cloudflow/testing';
 import { parseConnectionString, type DataSourceType } from './connection-string';
 import type { ConnectionTestResult } from '@cloudflow/contracts';
@@ -145,5 +146,33 @@ describe('testConnection, whatever the driver', () => {
       'permission:ok',
       'query:ok',
     ]);
+  });
+
+  it('tests an S3 bucket: listed, unknown, and a closed port', async () => {
+    const endpoint = env('CLOUDFLOW_TEST_S3_ENDPOINT');
+    const bucket = `ct-${Date.now()}`;
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    s3.destroy();
+    const at = (name: string, url = endpoint) =>
+      `s3://test:test@${name}/?endpoint=${encodeURIComponent(url)}`;
+
+    const listed = await probe('s3', at(bucket));
+    expect(stagesOf(listed)).toEqual(['dns:ok', 'tcp:ok', 'authentication:ok']);
+    const unknown = await probe('s3', at('no-such-bucket-here'));
+    expect(stagesOf(unknown)).toEqual(['dns:ok', 'tcp:ok', 'permission:failed']);
+    expect(unknown.message).toBe("permission: the bucket 'no-such-bucket-here' does not exist");
+    const closed = await probe('s3', at(bucket, `http://127.0.0.1:${await freePort()}`));
+    expect(stagesOf(closed)).toEqual(['dns:ok', 'tcp:failed']);
+  });
+
+  it('refuses an S3 endpoint on a metadata address before any request', async () => {
+    const result = await probe('s3', 's3://k:s@bucket-x/?endpoint=http%3A%2F%2F169.254.169.254');
+    expect(stagesOf(result)).toEqual(['policy:failed']);
   });
 });

@@ -2,7 +2,9 @@ import { connect as tcpConnect } from 'node:net';
 import { createConnection as mysqlConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import type { CONNECTION_TEST_STAGES, ConnectionTestResult } from '@cloudflow/contracts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mongoClient, mysqlSettings, pgSettings } from './clients';
+import { s3Client, s3Endpoint } from './s3';
 import type { ConnectionConfig } from './connection-string';
 import { PolicyError, ResolveError, type NetworkPolicy } from './network-policy';
 
@@ -60,11 +62,17 @@ export async function testConnection(
     }
   };
   try {
-    if (config.driver !== 'postgres' && config.driver !== 'mysql' && config.driver !== 'mongodb') {
-      throw new StageFailure('query', `testing ${config.driver} data sources is not supported yet`);
+    if (config.driver === 'file') {
+      throw new StageFailure(
+        'query',
+        'file data sources are read from the data root, not connected to',
+      );
     }
-    const host = config.host ?? '';
-    const port = config.port ?? 0;
+    const endpoint = config.driver === 's3' ? s3Endpoint(config) : undefined;
+    const host = endpoint ? endpoint.hostname.replace(/^\[(.*)\]$/, '$1') : (config.host ?? '');
+    const port = endpoint
+      ? Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80))
+      : (config.port ?? 0);
     const [address] = await run('dns', `'${host}' resolves to an allowed address`, async () => {
       try {
         return await options.policy.resolve(host, left());
@@ -78,7 +86,8 @@ export async function testConnection(
     await run('tcp', `${host}:${port} accepts connections`, () =>
       probeTcp(target, port, host, left()),
     );
-    await DRIVER_TESTS[config.driver](config, target, run, left);
+    if (config.driver === 's3') await testS3(config, options.policy, run, left);
+    else await DRIVER_TESTS[config.driver](config, target, run, left);
     return {
       ok: true,
       driver: config.driver,
@@ -202,6 +211,46 @@ const DRIVER_TESTS: Record<
     }
   },
 };
+
+async function testS3(
+  config: ConnectionConfig,
+  policy: NetworkPolicy,
+  run: Run,
+  left: () => number,
+): Promise<void> {
+  const client = s3Client(config, policy, left());
+  try {
+    await run(
+      'authentication',
+      `signed in, and may list the bucket '${config.bucket ?? ''}'`,
+      async () => {
+        try {
+          await client.send(new ListObjectsV2Command({ Bucket: config.bucket, MaxKeys: 1 }));
+        } catch (error) {
+          const name = (error as { name?: string }).name;
+          if (name === 'NoSuchBucket' || name === 'NotFound') {
+            throw new StageFailure(
+              'permission',
+              `the bucket '${config.bucket ?? ''}' does not exist`,
+            );
+          }
+          if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+            throw new StageFailure('authentication', 'the access key or its secret is wrong');
+          }
+          if (name === 'AccessDenied') {
+            throw new StageFailure(
+              'permission',
+              `the credentials may not list the bucket '${config.bucket ?? ''}'`,
+            );
+          }
+          throw new StageFailure('authentication', 'the server did not answer as an S3 service');
+        }
+      },
+    );
+  } finally {
+    client.destroy();
+  }
+}
 
 function classifyPg(error: unknown, config: ConnectionConfig): StageFailure {
   const code = (error as { code?: string }).code;

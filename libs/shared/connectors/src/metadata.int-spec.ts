@@ -1,6 +1,8 @@
 import { MongoClient } from 'mongodb';
 import { createConnection } from 'mysql2/promise';
 import { Client } from 'pg';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { DataSourceMetadata } from '@cloudflow/contracts';
 import { uniqueName, withDatabase } from '@cloudflow/testing';
 import {
   parseConnectionString,
@@ -16,6 +18,11 @@ function config(type: DataSourceType, raw: string): ConnectionConfig {
   const parsed = parseConnectionString(type, raw);
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   return parsed.config;
+}
+
+function tablesOf(metadata: DataSourceMetadata) {
+  if (metadata.kind !== 'database') throw new Error(`expected a database, got a ${metadata.kind}`);
+  return metadata.tables;
 }
 
 const env = (name: string): string => {
@@ -45,7 +52,7 @@ describe('describeDatabase against real servers', () => {
         timeoutMs: 10_000,
       });
       expect(metadata.driver).toBe('postgres');
-      expect(metadata.tables.find((t) => t.name === table)).toEqual({
+      expect(tablesOf(metadata).find((t) => t.name === table)).toEqual({
         name: table,
         rowEstimate: 250,
         columns: [
@@ -68,7 +75,7 @@ describe('describeDatabase against real servers', () => {
       await connection.query(`INSERT INTO ${table} VALUES (1, 'a@x'), (2, NULL), (3, 'c@x')`);
       await connection.query(`ANALYZE TABLE ${table}`);
       const metadata = await describeDatabase(config('mysql', url), { policy, timeoutMs: 10_000 });
-      const described = metadata.tables.find((t) => t.name === table);
+      const described = tablesOf(metadata).find((t) => t.name === table);
       expect(described?.columns).toEqual([
         { name: 'id', type: 'int(11)', nullable: false },
         { name: 'email', type: 'varchar(200)', nullable: true },
@@ -96,7 +103,7 @@ describe('describeDatabase against real servers', () => {
         policy,
         timeoutMs: 10_000,
       });
-      expect(metadata.tables).toEqual([
+      expect(tablesOf(metadata)).toEqual([
         {
           name: 'people',
           rowEstimate: 2,
@@ -121,5 +128,34 @@ describe('describeDatabase against real servers', () => {
         timeoutMs: 2_000,
       }),
     ).rejects.toThrow(/link-local/);
+  });
+
+  it('lists the objects of an S3 bucket under its prefix, with sizes', async () => {
+    const endpoint = env('CLOUDFLOW_TEST_S3_ENDPOINT');
+    const bucket = uniqueName('meta').toLowerCase().replace(/_/g, '-');
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'in/data.csv', Body: 'id,name\n1,Ada\n' }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'other.txt', Body: 'x' }));
+    s3.destroy();
+    const metadata = await describeDatabase(
+      config('s3', `s3://test:test@${bucket}/in/?endpoint=${encodeURIComponent(endpoint)}`),
+      { policy, timeoutMs: 10_000 },
+    );
+    expect(metadata).toEqual({
+      kind: 'bucket',
+      driver: 's3',
+      bucket,
+      prefix: 'in/',
+      objects: [{ key: 'in/data.csv', size: 14, lastModified: expect.any(String) }],
+      truncated: false,
+    });
   });
 });

@@ -1,7 +1,9 @@
 import { createConnection as mysqlConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import type { DataSourceMetadata } from '@cloudflow/contracts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mongoClient, mysqlSettings, pgSettings } from './clients';
+import { s3Client, s3Endpoint } from './s3';
 import type { ConnectionConfig } from './connection-string';
 import type { NetworkPolicy } from './network-policy';
 
@@ -26,6 +28,7 @@ export async function describeDatabase(
   config: ConnectionConfig,
   options: { policy: NetworkPolicy; timeoutMs: number },
 ): Promise<DataSourceMetadata> {
+  if (config.driver === 's3') return describeBucket(config, options);
   const [address] = await options.policy.resolve(config.host ?? '', options.timeoutMs);
   const target = address ?? config.host ?? '';
   switch (config.driver) {
@@ -187,4 +190,42 @@ function bsonType(value: unknown): string {
     return bsontype ? bsontype.toLowerCase() : 'object';
   }
   return typeof value;
+}
+
+/** At most this many objects are listed. */
+const MAX_OBJECTS = 1_000;
+
+async function describeBucket(
+  config: ConnectionConfig,
+  options: { policy: NetworkPolicy; timeoutMs: number },
+): Promise<DataSourceMetadata> {
+  // Checked here too, so a refused endpoint is a PolicyError before any request.
+  await options.policy.resolve(
+    s3Endpoint(config).hostname.replace(/^\[(.*)\]$/, '$1'),
+    options.timeoutMs,
+  );
+  const client = s3Client(config, options.policy, options.timeoutMs);
+  try {
+    const page = await client.send(
+      new ListObjectsV2Command({
+        Bucket: config.bucket,
+        Prefix: config.key ?? '',
+        MaxKeys: MAX_OBJECTS,
+      }),
+    );
+    return {
+      kind: 'bucket',
+      driver: 's3',
+      bucket: config.bucket ?? '',
+      prefix: config.key ?? '',
+      objects: (page.Contents ?? []).map((object) => ({
+        key: object.Key ?? '',
+        size: object.Size ?? 0,
+        lastModified: object.LastModified ? object.LastModified.toISOString() : null,
+      })),
+      truncated: page.IsTruncated === true,
+    };
+  } finally {
+    client.destroy();
+  }
 }

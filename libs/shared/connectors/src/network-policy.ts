@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { lookup } from 'node:dns/promises';
 
 export interface NetworkPolicyOptions {
@@ -106,6 +106,25 @@ export class NetworkPolicy {
         throw new PolicyError(host, mappedIPv4(address) ?? address, verdict.reason);
     }
     return addresses;
+  }
+
+  /**
+   * A `lookup` for HTTP agents and sockets: resolves like `dns.lookup`, but
+   * only ever hands over an address the policy allows, at every connection
+   * the client makes (so a second DNS answer cannot point it elsewhere).
+   */
+  lookupFunction(timeoutMs: number): LookupFunction {
+    return (hostname, options, callback) => {
+      this.resolve(hostname, timeoutMs).then(
+        (addresses) => {
+          const all = typeof options === 'object' && options !== null && options.all === true;
+          const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+          if (all) callback(null, entries);
+          else callback(null, entries[0]?.address ?? '', entries[0]?.family ?? 4);
+        },
+        (error: Error) => callback(Object.assign(error, { code: 'ENOTFOUND' }), '', 4),
+      );
+    };
   }
 
   private deny(reason: string, network: string, prefix: number, type: 'ipv4' | 'ipv6'): void {

@@ -71,7 +71,7 @@ export class DataSourcesService {
   /** Tables or collections with columns and row estimates, read from the source itself. */
   async metadata(principal: Principal, id: string): Promise<DataSourceMetadata> {
     const config = await this.connectionOf(scopeOf(principal), id);
-    if (config.driver !== 'postgres' && config.driver !== 'mysql' && config.driver !== 'mongodb') {
+    if (config.driver === 'file') {
       throw new AppError(
         ErrorCode.BadRequest,
         `metadata of ${config.driver} data sources is not available yet`,

@@ -95,18 +95,37 @@ export const ConnectionTestResultSchema = z.object({
 });
 export type ConnectionTestResult = z.infer<typeof ConnectionTestResultSchema>;
 
-/** What `GET /api/v1/datasources/{id}/metadata` answers for a database. */
-export const DataSourceMetadataSchema = z.object({
-  kind: z.literal('database'),
-  driver: z.enum(['postgres', 'mysql', 'mongodb']),
-  /** Tables (collections), at most 200, each with columns (fields) and a row estimate. */
-  tables: z.array(
-    z.object({
-      name: z.string(),
-      /** From the server's statistics, not a count; null when it has none yet. */
-      rowEstimate: z.number().int().nonnegative().nullable(),
-      columns: z.array(z.object({ name: z.string(), type: z.string(), nullable: z.boolean() })),
-    }),
-  ),
-});
+/** What `GET /api/v1/datasources/{id}/metadata` answers: a database's tables or a bucket's objects. */
+export const DataSourceMetadataSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('database'),
+    driver: z.enum(['postgres', 'mysql', 'mongodb']),
+    /** Tables (collections), at most 200, each with columns (fields) and a row estimate. */
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        /** From the server's statistics, not a count; null when it has none yet. */
+        rowEstimate: z.number().int().nonnegative().nullable(),
+        columns: z.array(z.object({ name: z.string(), type: z.string(), nullable: z.boolean() })),
+      }),
+    ),
+  }),
+  z.object({
+    kind: z.literal('bucket'),
+    driver: z.literal('s3'),
+    bucket: z.string(),
+    /** The key prefix the data source names, if any. */
+    prefix: z.string(),
+    /** At most 1,000 objects under the prefix, with their sizes. */
+    objects: z.array(
+      z.object({
+        key: z.string(),
+        size: z.number().int().nonnegative(),
+        lastModified: z.string().nullable(),
+      }),
+    ),
+    /** More objects exist than are listed. */
+    truncated: z.boolean(),
+  }),
+]);
 export type DataSourceMetadata = z.infer<typeof DataSourceMetadataSchema>;
