@@ -7,6 +7,8 @@ import type {
   Page,
 } from '@cloudflow/contracts';
 import { MongoClient } from 'mongodb';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { withDatabase } from '@cloudflow/testing';
@@ -305,6 +307,60 @@ describe('Data sources API (distributed stack)', () => {
       });
       for (const text of [saved.text, test.text, metadata.text])
         expect(text).not.toContain('s3-secret-canary');
+    });
+  });
+
+  describe('files in the data root', () => {
+    it('tests a CSV file data source and describes it: header, inferred types, size, rows', async () => {
+      const content = 'id,name,amount,joined\n1,Ada,120.50,2024-01-02\n2,Grace,98,2024-02-03\n';
+      stack.writeData('fake/people.csv', content);
+      const saved = await stack.api().post<DataSource>('/api/v1/datasources', {
+        type: 'file',
+        connectionString: '/fake/people.csv',
+      });
+      expect(saved.body.connectionString).toBe('file:///fake/people.csv');
+      const test = await stack
+        .api()
+        .post<ConnectionTestResult>(`/api/v1/datasources/${saved.body.id}/test`);
+      expect(test.body).toMatchObject({ ok: true, driver: 'file' });
+      const metadata = await stack
+        .api()
+        .get<DataSourceMetadata>(`/api/v1/datasources/${saved.body.id}/metadata`);
+      expect(metadata.body).toEqual({
+        kind: 'file',
+        driver: 'file',
+        path: '/fake/people.csv',
+        format: 'csv',
+        size: Buffer.byteLength(content),
+        columns: [
+          { name: 'id', type: 'integer' },
+          { name: 'name', type: 'string' },
+          { name: 'amount', type: 'number' },
+          { name: 'joined', type: 'date' },
+        ],
+        rowEstimate: 2,
+        exact: true,
+      });
+    });
+
+    it('never reads outside the data root, even through a symlink', async () => {
+      stack.writeData('fake/placeholder.txt', 'x');
+      symlinkSync('/etc/passwd', join(stack.dataDir, 'fake/escape.csv'));
+      const saved = await stack.api().post<DataSource>('/api/v1/datasources', {
+        type: 'file',
+        connectionString: '/fake/escape.csv',
+      });
+      const metadata = await stack
+        .api()
+        .get<ErrorEnvelope>(`/api/v1/datasources/${saved.body.id}/metadata`);
+      expect([metadata.status, metadata.body.code]).toEqual([400, 4001]);
+      expect(metadata.body.details).toContain('outside the data root');
+      expect(metadata.text).not.toContain('root:x:0:0');
+      const test = await stack
+        .api()
+        .post<ConnectionTestResult>(`/api/v1/datasources/${saved.body.id}/test`);
+      expect(test.body.ok).toBe(false);
+      expect(test.body.message).toContain('outside the data root');
     });
   });
 });

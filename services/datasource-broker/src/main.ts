@@ -14,6 +14,7 @@ void runService({
       allowLoopback: config.DATASOURCE_ALLOW_LOOPBACK,
       allowPrivate: config.DATASOURCE_ALLOW_PRIVATE,
       testTimeoutMs: config.DATASOURCE_TEST_TIMEOUT_MS,
+      dataRoot: config.CLOUDFLOW_DATA_DIR,
     }),
   ],
 });

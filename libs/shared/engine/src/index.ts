@@ -7,3 +7,4 @@ export * from './formats/read-range';
 export * from './formats/writers';
 export * from './transforms/compile-transforms';
 export * from './pipeline-check';
+export * from './formats/describe-file';

@@ -21,6 +21,8 @@ export class DataSourcesModule {
     allowLoopback: boolean;
     allowPrivate: boolean;
     testTimeoutMs: number;
+    /** CLOUDFLOW_DATA_DIR: where file data sources live. */
+    dataRoot: string;
   }): DynamicModule {
     return {
       module: DataSourcesModule,
@@ -41,6 +43,7 @@ export class DataSourcesModule {
               allowPrivate: options.allowPrivate,
             }),
             timeoutMs: options.testTimeoutMs,
+            dataRoot: options.dataRoot,
           } satisfies ConnectionTestSettings,
         },
       ],

@@ -22,6 +22,13 @@ import {
   type ConnectionConfig,
   type DataSourceType,
 } from '@cloudflow/connectors';
+import {
+  DEFAULT_CSV_OPTIONS,
+  DataPathError,
+  describeFile,
+  resolveInputFile,
+  workspaceDataRoot,
+} from '@cloudflow/engine';
 import { SecretBox, newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
 import type { DataSourceDocument } from './datasource.schema';
 import { DataSourcesRepository } from './datasources.repository';
@@ -33,6 +40,7 @@ export const CONNECTION_TESTS = Symbol('CONNECTION_TESTS');
 export interface ConnectionTestSettings {
   policy: NetworkPolicy;
   timeoutMs: number;
+  dataRoot: string;
 }
 
 /**
@@ -59,24 +67,19 @@ export class DataSourcesService {
   ): Promise<ConnectionTestResult> {
     requireScope(principal, 'write');
     const raw = await this.transit.open(sealedConnectionString);
-    return this.run(parse(type ?? typeOf(raw), raw));
+    return this.run(principal, parse(type ?? typeOf(raw), raw));
   }
 
   /** Tests a saved data source with its stored credentials. */
   async testSaved(principal: Principal, id: string): Promise<ConnectionTestResult> {
     requireScope(principal, 'write');
-    return this.run(await this.connectionOf(scopeOf(principal), id));
+    return this.run(principal, await this.connectionOf(scopeOf(principal), id));
   }
 
   /** Tables or collections with columns and row estimates, read from the source itself. */
   async metadata(principal: Principal, id: string): Promise<DataSourceMetadata> {
     const config = await this.connectionOf(scopeOf(principal), id);
-    if (config.driver === 'file') {
-      throw new AppError(
-        ErrorCode.BadRequest,
-        `metadata of ${config.driver} data sources is not available yet`,
-      );
-    }
+    if (config.driver === 'file') return this.describeFileSource(principal, config);
     try {
       return await describeDatabase(config, this.tests);
     } catch (error) {
@@ -93,8 +96,75 @@ export class DataSourcesService {
     }
   }
 
-  private async run(config: ConnectionConfig): Promise<ConnectionTestResult> {
-    const result = await testConnection(config, this.tests);
+  /** A file in the workspace's data root: size, header, inferred types, row estimate. */
+  private async describeFileSource(
+    principal: Principal,
+    config: ConnectionConfig,
+  ): Promise<DataSourceMetadata> {
+    const userPath = config.path ?? '';
+    const format = /\.(jsonl|ndjson)$/i.test(userPath) ? 'jsonl' : 'csv';
+    try {
+      const root = await workspaceDataRoot(this.tests.dataRoot, principal.workspaceId);
+      const file = await resolveInputFile(root, userPath);
+      const described = await describeFile(file.path, file.size, {
+        format,
+        csv: DEFAULT_CSV_OPTIONS,
+      });
+      return {
+        kind: 'file',
+        driver: 'file',
+        path: userPath,
+        format,
+        size: file.size,
+        ...described,
+      };
+    } catch (error) {
+      if (error instanceof DataPathError) {
+        throw new AppError(ErrorCode.InvalidPipelineConfig, `connectionString: ${error.message}`);
+      }
+      throw new AppError(
+        ErrorCode.InvalidPipelineConfig,
+        `connectionString: '${userPath}' could not be read as ${format.toUpperCase()}: ${
+          error instanceof Error
+            ? error.message.replace(/^.*?: /, '').slice(0, 200)
+            : 'unknown error'
+        }`,
+      );
+    }
+  }
+
+  /** A file data source "connects" when its file is readable in the workspace's data root. */
+  private async testFile(
+    principal: Principal,
+    config: ConnectionConfig,
+  ): Promise<ConnectionTestResult> {
+    const started = Date.now();
+    try {
+      const root = await workspaceDataRoot(this.tests.dataRoot, principal.workspaceId);
+      const file = await resolveInputFile(root, config.path ?? '');
+      const message = `'${config.path ?? ''}' is a readable file of ${file.size} bytes`;
+      return {
+        ok: true,
+        driver: 'file',
+        stages: [{ stage: 'query', ok: true, durationMs: Date.now() - started, message }],
+        message,
+      };
+    } catch (error) {
+      const message = error instanceof DataPathError ? error.message : 'the file could not be read';
+      return {
+        ok: false,
+        driver: 'file',
+        stages: [{ stage: 'query', ok: false, durationMs: Date.now() - started, message }],
+        message: `query: ${message}`,
+      };
+    }
+  }
+
+  private async run(principal: Principal, config: ConnectionConfig): Promise<ConnectionTestResult> {
+    const result =
+      config.driver === 'file'
+        ? await this.testFile(principal, config)
+        : await testConnection(config, this.tests);
     this.logger.log(
       { driver: config.driver, ok: result.ok, stage: result.stages.at(-1)?.stage },
       'connection tested',

@@ -127,5 +127,22 @@ export const DataSourceMetadataSchema = z.discriminatedUnion('kind', [
     /** More objects exist than are listed. */
     truncated: z.boolean(),
   }),
+  z.object({
+    kind: z.literal('file'),
+    driver: z.literal('file'),
+    path: z.string(),
+    format: z.enum(['csv', 'jsonl']),
+    size: z.number().int().nonnegative(),
+    /** The header's names (or the fields found), with types inferred from the first records. */
+    columns: z.array(
+      z.object({
+        name: z.string(),
+        type: z.enum(['integer', 'number', 'boolean', 'date', 'datetime', 'string', 'empty']),
+      }),
+    ),
+    rowEstimate: z.number().int().nonnegative(),
+    /** The estimate is a count: the first records were the whole file. */
+    exact: z.boolean(),
+  }),
 ]);
 export type DataSourceMetadata = z.infer<typeof DataSourceMetadataSchema>;
