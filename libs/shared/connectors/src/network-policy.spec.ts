@@ -22,7 +22,8 @@ describe('NetworkPolicy', () => {
     (address) => {
       expect(strict.check(address)).toEqual({
         allowed: false,
-        reason: 'a loopback address, which this deployment does not allow',
+        reason:
+          'a loopback address, which this deployment does not allow (DATASOURCE_ALLOW_LOOPBACK)',
       });
       expect(open.check(address)).toEqual({ allowed: true });
     },

@@ -49,7 +49,7 @@ export class NetworkPolicy {
     if (!options.allowLoopback) {
       for (const [network, prefix, type] of LOOPBACK) {
         this.deny(
-          'a loopback address, which this deployment does not allow',
+          'a loopback address, which this deployment does not allow (DATASOURCE_ALLOW_LOOPBACK)',
           network,
           prefix,
           type,
@@ -59,7 +59,7 @@ export class NetworkPolicy {
     if (!options.allowPrivate) {
       for (const [network, prefix, type] of PRIVATE) {
         this.deny(
-          'a private-network address, which this deployment does not allow',
+          'a private-network address, which this deployment does not allow (DATASOURCE_ALLOW_PRIVATE)',
           network,
           prefix,
           type,
