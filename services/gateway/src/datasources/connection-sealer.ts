@@ -6,11 +6,15 @@ import { RpcClient } from '@cloudflow/messaging';
  * Seals a connection string to the datasource-broker's transit key (a
  * compact JWE: ECDH-ES, A256GCM) before it leaves the gateway, so the
  * password is readable in no Kafka message and by no service but the broker.
- * The key is fetched once and refetched after a failure.
+ * The key is fetched once a minute at most, and again after a failure, so
+ * a broker that replaced its key is followed within a minute.
  */
+const KEY_TTL_MS = 60_000;
+
 @Injectable()
 export class ConnectionSealer {
   private key: Promise<{ kid: string; key: Awaited<ReturnType<typeof importJWK>> }> | undefined;
+  private fetchedAt = 0;
 
   constructor(private readonly rpc: RpcClient) {}
 
@@ -22,7 +26,8 @@ export class ConnectionSealer {
   }
 
   private transitKey(): Promise<{ kid: string; key: Awaited<ReturnType<typeof importJWK>> }> {
-    if (!this.key) {
+    if (!this.key || Date.now() - this.fetchedAt > KEY_TTL_MS) {
+      this.fetchedAt = Date.now();
       const loading = this.rpc.call('datasources.transitKeys', {}).then(async ({ keys }) => {
         const jwk = keys[0] as JWK;
         if (typeof jwk.kid !== 'string') throw new Error('transit key without kid');
