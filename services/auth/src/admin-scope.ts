@@ -6,14 +6,7 @@ import {
   type Principal,
   type Scope,
 } from '@cloudflow/contracts';
-import type { WorkspaceScope } from '@cloudflow/persistence';
-
-export { requireCursor } from '@cloudflow/persistence';
-
-/** The workspace a principal acts in. */
-export function scopeOf(principal: Principal): WorkspaceScope {
-  return { workspaceId: principal.workspaceId };
-}
+import { scopeOf, type WorkspaceScope } from '@cloudflow/persistence';
 
 /** Identity administration (keys, users, clients) is for the workspace's admins. */
 export function requireAdmin(principal: Principal): WorkspaceScope {

@@ -4,6 +4,7 @@ import { Client as PgClient } from 'pg';
 import type { CONNECTION_TEST_STAGES, ConnectionTestResult } from '@cloudflow/contracts';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mongoClient, mysqlSettings, pgSettings } from './clients';
+import { withDeadline } from './deadline';
 import { s3Client, s3Endpoint } from './s3';
 import type { ConnectionConfig } from './connection-string';
 import { PolicyError, ResolveError, type NetworkPolicy } from './network-policy';
@@ -44,7 +45,11 @@ export async function testConnection(
   const run = async <T>(stage: TestStage, ok: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
-      const value = await withDeadline(work(), left(), stage);
+      const value = await withDeadline(
+        work(),
+        left(),
+        () => new StageFailure(stage, `the ${stage} stage did not finish in time`),
+      );
       stages.push({ stage, ok: true, durationMs: Date.now() - started, message: ok });
       return value;
     } catch (error) {
@@ -340,17 +345,4 @@ function probeTcp(address: string, port: number, host: string, timeoutMs: number
       );
     });
   });
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number, stage: TestStage): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StageFailure(stage, `the ${stage} stage did not finish in time`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,6 @@
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { withDeadline } from './deadline';
 
 export interface NetworkPolicyOptions {
   /** 127.0.0.0/8 and ::1: only where the operator says so (a laptop, the tests). */
@@ -92,9 +93,10 @@ export class NetworkPolicy {
     if (isIP(bare)) {
       addresses = [bare];
     } else {
-      const answers = await withTimeout(
+      const answers = await withDeadline(
         lookup(bare, { all: true, verbatim: true }),
         timeoutMs,
+        () => Object.assign(new Error('timeout'), { code: 'TIMEOUT' }),
       ).catch((error: unknown) => {
         throw new ResolveError(host, error);
       });
@@ -174,17 +176,4 @@ export class PolicyError extends Error {
     super(`'${host}' is ${address}, ${reason}: data sources may not connect there`);
     this.name = 'PolicyError';
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

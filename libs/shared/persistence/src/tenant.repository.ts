@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@cloudflow/contracts';
+import { AppError, ErrorCode, type Principal } from '@cloudflow/contracts';
 import type { Model, QueryFilter, UpdateQuery } from 'mongoose';
 
 /** The workspace a query runs in. Every repository method requires one. */
@@ -103,6 +103,11 @@ export abstract class TenantRepository<T extends TenantDocument> {
 
 export function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+/** The workspace a caller acts in: the scope of every repository call made for it. */
+export function scopeOf(principal: Pick<Principal, 'workspaceId'>): WorkspaceScope {
+  return { workspaceId: principal.workspaceId };
 }
 
 /** Undefined for a cursor this API did not issue. */

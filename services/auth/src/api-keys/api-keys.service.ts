@@ -11,8 +11,8 @@ import {
   type Principal,
   type Scope,
 } from '@cloudflow/contracts';
-import { newId, type WorkspaceScope } from '@cloudflow/persistence';
-import { requireAdmin, requireCursor, requireGrantableScopes, scopeOf } from '../admin-scope';
+import { scopeOf, requireCursor, newId, type WorkspaceScope } from '@cloudflow/persistence';
+import { requireAdmin, requireGrantableScopes } from '../admin-scope';
 import type { ApiKeyDocument } from './api-key.schema';
 import { WorkspacesRepository } from '../workspaces/workspaces.repository';
 import { ApiKeysRepository } from './api-keys.repository';

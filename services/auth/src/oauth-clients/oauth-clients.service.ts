@@ -7,8 +7,8 @@ import {
   type Page,
   type Principal,
 } from '@cloudflow/contracts';
-import { newId } from '@cloudflow/persistence';
-import { requireAdmin, requireCursor, requireGrantableScopes } from '../admin-scope';
+import { requireCursor, newId } from '@cloudflow/persistence';
+import { requireAdmin, requireGrantableScopes } from '../admin-scope';
 import type { OAuthClientDocument } from './oauth-client.schema';
 import { OAuthClientsRepository } from './oauth-clients.repository';
 

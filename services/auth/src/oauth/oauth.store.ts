@@ -1,8 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
-import { createHash } from 'node:crypto';
 import type { Connection, mongo } from 'mongoose';
-import type { Scope } from '@cloudflow/contracts';
+import { sha256Hex, type Scope } from '@cloudflow/contracts';
 import { databaseOf, isDuplicateKeyError } from '@cloudflow/persistence';
 
 /** Who a grant was given to: a user (authorization code) or a client itself (client credentials). */
@@ -73,9 +72,8 @@ interface OnceDocument {
   at: Date;
 }
 
-export function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
-}
+/** Secrets are stored under their SHA-256 (256-bit random values: no salt or stretching needed). */
+export const sha256 = sha256Hex;
 
 const SWEEP_INTERVAL_MS = 15 * 60_000;
 

@@ -8,8 +8,8 @@ import {
   type Scope,
   type User,
 } from '@cloudflow/contracts';
-import { isDuplicateKeyError, newId } from '@cloudflow/persistence';
-import { requireAdmin, requireCursor, requireGrantableScopes } from '../admin-scope';
+import { requireCursor, isDuplicateKeyError, newId } from '@cloudflow/persistence';
+import { requireAdmin, requireGrantableScopes } from '../admin-scope';
 import type { UserDocument } from './user.schema';
 import { UsersRepository } from './users.repository';
 

@@ -29,7 +29,13 @@ import {
   resolveInputFile,
   workspaceDataRoot,
 } from '@cloudflow/engine';
-import { SecretBox, newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
+import {
+  SecretBox,
+  newId,
+  requireCursor,
+  scopeOf,
+  type WorkspaceScope,
+} from '@cloudflow/persistence';
 import type { DataSourceDocument } from './datasource.schema';
 import { DataSourcesRepository } from './datasources.repository';
 import { SECRET_BOX } from './secret-box.token';
@@ -278,10 +284,6 @@ function sealPurpose(id: string): string {
 function defaultName(config: ConnectionConfig): string {
   const where = config.host ?? config.bucket ?? config.path ?? '';
   return `${config.driver} ${where}`.trim().slice(0, 200);
-}
-
-function scopeOf(principal: Principal): WorkspaceScope {
-  return { workspaceId: principal.workspaceId };
 }
 
 function toDataSource(doc: DataSourceDocument): DataSource {

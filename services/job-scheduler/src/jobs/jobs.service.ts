@@ -29,6 +29,7 @@ import {
   newId,
   type WorkspaceScope,
   requireCursor,
+  scopeOf,
 } from '@cloudflow/persistence';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobPlanner } from '../execution/job-planner';
@@ -325,10 +326,6 @@ export class JobsService {
     requireCursor(cursor, (id) => id.startsWith(`${jobId}:`));
     return this.rows.page(scope, jobId, destination, { limit, cursor });
   }
-}
-
-function scopeOf(principal: Principal): WorkspaceScope {
-  return { workspaceId: principal.workspaceId };
 }
 
 function fingerprintOf(request: SubmitJobRequest): string {

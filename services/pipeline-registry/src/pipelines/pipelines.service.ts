@@ -12,7 +12,7 @@ import {
   type Principal,
 } from '@cloudflow/contracts';
 import { engineProblems } from '@cloudflow/engine';
-import { newId, requireCursor, type WorkspaceScope } from '@cloudflow/persistence';
+import { newId, requireCursor, scopeOf, type WorkspaceScope } from '@cloudflow/persistence';
 import type { PipelineVersionDocument } from './pipeline.schema';
 import { PipelinesRepository } from './pipelines.repository';
 
@@ -122,10 +122,6 @@ export class PipelinesService {
 function requireRunnable(steps: PipelineStep[]): void {
   const problems = engineProblems(steps);
   if (problems.length > 0) throw AppError.invalidPipeline(problems.join('; '));
-}
-
-function scopeOf(principal: Principal): WorkspaceScope {
-  return { workspaceId: principal.workspaceId };
 }
 
 type PipelineView = Pick<

@@ -1,9 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { API_KEY_PREFIX } from './api-keys';
 
+/** SHA-256 hex of a UTF-8 string: how random secrets (keys, codes, tokens) are stored. */
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
 /** SHA-256 hex of an API key, the form in which keys are stored and sent over Kafka. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return sha256Hex(key);
 }
 
 /**
