@@ -9,7 +9,7 @@ import {
   type ConnectionConfig,
   type DataSourceType,
 } from './connection-string';
-import { describeDatabase } from './metadata';
+import { describeSource } from './metadata';
 import { NetworkPolicy } from './network-policy';
 
 const policy = new NetworkPolicy({ allowLoopback: true, allowPrivate: true });
@@ -32,7 +32,7 @@ const env = (name: string): string => {
   return value;
 };
 
-describe('describeDatabase against real servers', () => {
+describe('describeSource against real servers', () => {
   const table = uniqueName('meta').replace(/-/g, '_');
 
   it('lists a PostgreSQL table with its columns, types and the planner’s row estimate', async () => {
@@ -47,7 +47,7 @@ describe('describeDatabase against real servers', () => {
         `INSERT INTO ${table} SELECT g, 'n' || g, g * 1.5 FROM generate_series(1, 250) g`,
       );
       await client.query(`ANALYZE ${table}`);
-      const metadata = await describeDatabase(config('postgres', url), {
+      const metadata = await describeSource(config('postgres', url), {
         policy,
         timeoutMs: 10_000,
       });
@@ -74,7 +74,7 @@ describe('describeDatabase against real servers', () => {
       await connection.query(`CREATE TABLE ${table} (id INT PRIMARY KEY, email VARCHAR(200) NULL)`);
       await connection.query(`INSERT INTO ${table} VALUES (1, 'a@x'), (2, NULL), (3, 'c@x')`);
       await connection.query(`ANALYZE TABLE ${table}`);
-      const metadata = await describeDatabase(config('mysql', url), { policy, timeoutMs: 10_000 });
+      const metadata = await describeSource(config('mysql', url), { policy, timeoutMs: 10_000 });
       const described = tablesOf(metadata).find((t) => t.name === table);
       expect(described?.columns).toEqual([
         { name: 'id', type: 'int(11)', nullable: false },
@@ -99,7 +99,7 @@ describe('describeDatabase against real servers', () => {
           { name: 'Ada', born: 1815, tags: ['math'] },
           { name: 'Grace', born: null },
         ]);
-      const metadata = await describeDatabase(config('mongodb', url), {
+      const metadata = await describeSource(config('mongodb', url), {
         policy,
         timeoutMs: 10_000,
       });
@@ -123,7 +123,7 @@ describe('describeDatabase against real servers', () => {
 
   it('refuses a metadata address before connecting', async () => {
     await expect(
-      describeDatabase(config('postgres', 'postgres://u:p@169.254.169.254/x'), {
+      describeSource(config('postgres', 'postgres://u:p@169.254.169.254/x'), {
         policy,
         timeoutMs: 2_000,
       }),
@@ -145,7 +145,7 @@ describe('describeDatabase against real servers', () => {
     );
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'other.txt', Body: 'x' }));
     s3.destroy();
-    const metadata = await describeDatabase(
+    const metadata = await describeSource(
       config('s3', `s3://test:test@${bucket}/in/?endpoint=${encodeURIComponent(endpoint)}`),
       { policy, timeoutMs: 10_000 },
     );

@@ -19,12 +19,12 @@ interface Column {
 }
 
 /**
- * What is in a database: its tables (or collections) with columns (or
- * fields), types and row estimates from the server's statistics — cheap, never
- * a full count. Connects like a connection test: to the address the network
+ * What is in a data source: a database's tables (or collections) with columns
+ * (or fields), types and row estimates from the server's statistics — cheap,
+ * never a full count — or a bucket's objects with their sizes. Connects like a connection test: to the address the network
  * policy allowed, within `timeoutMs`.
  */
-export async function describeDatabase(
+export async function describeSource(
   config: ConnectionConfig,
   options: { policy: NetworkPolicy; timeoutMs: number },
 ): Promise<DataSourceMetadata> {

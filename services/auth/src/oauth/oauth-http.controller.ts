@@ -31,10 +31,7 @@ export class OAuthHttpController {
   async authorize(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     send(
       reply,
-      await this.authorization.start(
-        req.query as Record<string, unknown>,
-        isHttps(req, this.settings),
-      ),
+      await this.authorization.start(req.query as Record<string, unknown>, isHttps(this.settings)),
     );
   }
 
@@ -125,6 +122,6 @@ function cookie(req: FastifyRequest, name: string): string | undefined {
 }
 
 /** Cookies are marked Secure when the public URL is HTTPS. */
-function isHttps(_req: FastifyRequest, settings: OAuthSettings): boolean {
+function isHttps(settings: OAuthSettings): boolean {
   return settings.issuer.startsWith('https://');
 }

@@ -14,7 +14,7 @@ import {
 import {
   NetworkPolicy,
   PolicyError,
-  describeDatabase,
+  describeSource,
   parseConnectionString,
   redactedConnectionString,
   testConnection,
@@ -87,7 +87,7 @@ export class DataSourcesService {
     const config = await this.connectionOf(scopeOf(principal), id);
     if (config.driver === 'file') return this.describeFileSource(principal, config);
     try {
-      return await describeDatabase(config, this.tests);
+      return await describeSource(config, this.tests);
     } catch (error) {
       if (error instanceof PolicyError) {
         throw new AppError(ErrorCode.InvalidPipelineConfig, `connectionString: ${error.message}`);

@@ -30,7 +30,7 @@ function ipTracker(request: FastifyRequest): string {
 }
 
 export function isCostly(context: ExecutionContext): boolean {
-  return context.getHandler && Reflect.getMetadata(COSTLY, context.getHandler()) === true;
+  return Reflect.getMetadata(COSTLY, context.getHandler()) === true;
 }
 
 export function hasPrincipal(context: ExecutionContext): boolean {
