@@ -8,3 +8,4 @@ export * from './formats/writers';
 export * from './transforms/compile-transforms';
 export * from './pipeline-check';
 export * from './formats/describe-file';
+export * from './formats/byte-source';

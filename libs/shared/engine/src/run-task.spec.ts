@@ -70,7 +70,7 @@ async function csvTask(over: Partial<RangeTask> = {}, text = CSV_TEXT) {
   const sink = new MemorySink();
   const rejects = new MemoryRejects();
   const task: RangeTask = {
-    path,
+    source: path,
     range: { start: Buffer.byteLength(HEADER), end: size, firstLine: 2 },
     input: CSV,
     columns: ['id', 'name', 'amount'],
@@ -180,7 +180,7 @@ describe('runRangeTask', () => {
     const sink = new MemorySink();
     const rejects = new MemoryRejects();
     const counts = await runRangeTask({
-      path,
+      source: path,
       range: { start: 0, end: size, firstLine: 1 },
       input: JSONL,
       columns: null,
@@ -311,7 +311,7 @@ describe('runRangeTask', () => {
     const part = join(dir, `part${n++}`);
     const rejects = new MemoryRejects();
     const counts = await runRangeTask({
-      path,
+      source: path,
       range: { start: 0, end: size, firstLine: 1 },
       input: JSONL,
       columns: null,
@@ -338,7 +338,7 @@ describe('runRangeTask', () => {
     const { path, size } = await fixture(text);
     const part = join(dir, `part${n++}`);
     await runRangeTask({
-      path,
+      source: path,
       range: { start: Buffer.byteLength('name,2024,2025\n'), end: size, firstLine: 2 },
       input: CSV,
       columns: ['name', '2024', '2025'],

@@ -1,9 +1,11 @@
 import { emptyTaskCounts, type ErrorPolicy, type TaskCounts } from '@cloudflow/contracts';
 import { readRange } from './formats/read-range';
+import type { ByteSource } from './formats/byte-source';
 import {
   RowRejected,
   type ByteRange,
   type InputFormat,
+  type RecordBatch,
   type Rejection,
   type Row,
   type RowTransform,
@@ -18,12 +20,9 @@ export class PermanentTaskError extends Error {
   override readonly name = 'PermanentTaskError';
 }
 
-export interface RangeTask {
-  /** Resolved path of the input file. */
-  path: string;
-  range: ByteRange;
-  input: InputFormat;
-  columns: string[] | null;
+/** Rows from any reader through the transforms into a sink. */
+export interface RowTask {
+  batches: AsyncIterable<RecordBatch>;
   transform: RowTransform;
   sink: RowSink;
   rejects: RejectSink;
@@ -31,26 +30,43 @@ export interface RangeTask {
   /** Rows already rejected by the job's other committed tasks, for `maxRejected`. */
   rejectedElsewhere?: number;
   signal?: AbortSignal;
-  batchRows?: number;
-  /** A longer record is rejected rather than buffered (bounds memory). */
-  maxRecordBytes?: number;
   onProgress?: (counts: Readonly<TaskCounts>) => void;
 }
 
-/**
- * Streams one byte range through the transforms into the sink: one batch of
- * rows in memory at a time, whatever the input size. Commits the sink only
- * when the whole range went through; on any failure the sink is aborted.
- */
-export async function runRangeTask(task: RangeTask): Promise<TaskCounts> {
-  const counts = emptyTaskCounts();
-  const { transform, sink, policy } = task;
-  try {
-    for await (const batch of readRange(task.path, task.range, task.input, task.columns, {
+/** A byte range of a file or object, read as CSV or JSON Lines. */
+export interface RangeTask extends Omit<RowTask, 'batches'> {
+  /** Resolved path of the input file, or the object to read. */
+  source: string | ByteSource;
+  range: ByteRange;
+  input: InputFormat;
+  columns: string[] | null;
+  batchRows?: number;
+  /** A longer record is rejected rather than buffered (bounds memory). */
+  maxRecordBytes?: number;
+}
+
+export function runRangeTask(task: RangeTask): Promise<TaskCounts> {
+  return runRowTask({
+    ...task,
+    batches: readRange(task.source, task.range, task.input, task.columns, {
       batchRows: task.batchRows,
       maxRecordBytes: task.maxRecordBytes,
       signal: task.signal,
-    })) {
+    }),
+  });
+}
+
+/**
+ * Streams one task's rows through the transforms into the sink: one batch of
+ * rows in memory at a time, whatever the input size. Commits the sink only
+ * when the whole task went through; on any failure the sink is aborted.
+ */
+export async function runRowTask(task: RowTask): Promise<TaskCounts> {
+  const counts = emptyTaskCounts();
+  const { transform, sink, policy } = task;
+  try {
+    for await (const batch of task.batches) {
+      task.signal?.throwIfAborted();
       const rejected: Rejection[] = batch.malformed.slice();
       const out: Row[] = [];
       const outLines: number[] = [];

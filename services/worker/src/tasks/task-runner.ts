@@ -190,7 +190,7 @@ export class TaskRunner {
         ),
     };
     return runRangeTask({
-      path,
+      source: path,
       range: message.range,
       input: job.input,
       columns: job.input.columns,

@@ -3,12 +3,11 @@
  * record boundaries, in one streaming pass, yielding each range as soon as
  * its end is known so the first task can start while planning goes on.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { type ByteRange, type InputFormat } from '../model';
 import { parseCsvText } from './csv-records';
 import { terminatorLength } from './record-block';
 import { bomLength, checkCsvOptions, createScanner } from './record-scanner';
+import { byteSourceOf, type ByteSource } from './byte-source';
 
 /** The header must fit in this many bytes; more means a runaway quote, not a header. */
 const MAX_HEADER_BYTES = 1024 * 1024;
@@ -25,17 +24,22 @@ export interface FileHeader {
 }
 
 /** Reads the start of the file: skips a UTF-8 BOM and, for CSV with a header, parses it. */
-export async function readHeader(path: string, input: InputFormat): Promise<FileHeader> {
+export async function readHeader(
+  from: string | ByteSource,
+  input: InputFormat,
+): Promise<FileHeader> {
+  const source = byteSourceOf(from);
+  const path = source.name;
   const wantsHeader = input.format === 'csv' && input.csv.header;
   if (input.format === 'csv') checkCsvOptions(input.csv);
   // Most headers fit in a first small read; only a long one costs a second read.
-  let { buf, whole } = await readStart(path, wantsHeader ? FIRST_READ : 3);
+  let { buf, whole } = await readStart(source, wantsHeader ? FIRST_READ : 3);
   const dataStart = bomLength(buf);
   if (!wantsHeader) return { columns: null, dataStart, firstDataLine: 1 };
   let scanner = createScanner(input);
   scanner.scan(buf.subarray(dataStart));
   if (scanner.ends.length === 0 && !whole) {
-    ({ buf, whole } = await readStart(path, dataStart + MAX_HEADER_BYTES));
+    ({ buf, whole } = await readStart(source, dataStart + MAX_HEADER_BYTES));
     scanner = createScanner(input);
     scanner.scan(buf.subarray(dataStart));
   }
@@ -65,16 +69,21 @@ export async function readHeader(path: string, input: InputFormat): Promise<File
   };
 }
 
-/** The first `bytes` bytes of the file (fewer if it is shorter), and whether that is all of it. */
-async function readStart(path: string, bytes: number): Promise<{ buf: Buffer; whole: boolean }> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(bytes + 1); // one more, to tell "exactly `bytes`" from "longer"
-    const { bytesRead } = await handle.read(buf, 0, bytes + 1, 0);
-    return { buf: buf.subarray(0, Math.min(bytesRead, bytes)), whole: bytesRead <= bytes };
-  } finally {
-    await handle.close();
+/** The first `bytes` bytes of the input (fewer if it is shorter), and whether that is all of it. */
+async function readStart(
+  source: ByteSource,
+  bytes: number,
+): Promise<{ buf: Buffer; whole: boolean }> {
+  // One more byte than asked, to tell "exactly `bytes`" from "longer".
+  const chunks: Buffer[] = [];
+  let read = 0;
+  for await (const chunk of source.read(0, bytes + 1)) {
+    chunks.push(chunk);
+    read += chunk.length;
+    if (read > bytes) break;
   }
+  const all = Buffer.concat(chunks);
+  return { buf: all.subarray(0, Math.min(all.length, bytes)), whole: all.length <= bytes };
 }
 
 function checkColumns(path: string, columns: string[]): void {
@@ -112,7 +121,7 @@ export interface PlanOptions {
  * newline inside a quoted field is never a split point.
  */
 export async function* planRanges(
-  path: string,
+  from: string | ByteSource,
   input: InputFormat,
   options: PlanOptions,
 ): AsyncGenerator<ByteRange> {
@@ -122,7 +131,7 @@ export async function* planRanges(
   }
   signal?.throwIfAborted();
   const scanner = createScanner(input);
-  const stream = createReadStream(path, { start: dataStart, highWaterMark: PLAN_CHUNK, signal });
+  const stream = byteSourceOf(from, PLAN_CHUNK).read(dataStart, Infinity, signal);
   let offset = dataStart; // file offset of the next chunk
   let start = dataStart; // start of the range being planned
   let firstLine = firstDataLine;

@@ -4,7 +4,6 @@
  * groups records into batches; the stream is only pulled while the consumer
  * pulls batches, so memory stays at about one chunk plus the longest record.
  */
-import { createReadStream } from 'node:fs';
 import {
   type ByteRange,
   type InputFormat,
@@ -16,6 +15,7 @@ import { CsvRecords } from './csv-records';
 import { JsonlRecords } from './jsonl-records';
 import { BadRecord, type BlockParser, type Outcome } from './record-block';
 import { bomLength, createScanner } from './record-scanner';
+import { byteSourceOf, type ByteSource } from './byte-source';
 
 export interface ReadRangeOptions {
   /** Rows (plus rejections) per batch; default 2000. */
@@ -29,13 +29,13 @@ const READ_CHUNK = 128 * 1024;
 const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /**
- * Streams `[range.start, range.end)` of the file and yields its records in
+ * Streams `[range.start, range.end)` of the file (or object) and yields its records in
  * order; an `end` past the file's size reads to the end of the file.
  * `columns` names the CSV fields (null for a header-less CSV: `col1..colN`
  * from the width of the range's first record; ignored for JSONL).
  */
 export async function* readRange(
-  path: string,
+  from: string | ByteSource,
   range: ByteRange,
   input: InputFormat,
   columns: string[] | null,
@@ -55,12 +55,7 @@ export async function* readRange(
     input.format === 'csv' ? new CsvRecords(input.csv, columns) : new JsonlRecords();
   const batcher = new Batcher(range.start, batchRows);
   const tooLong = new BadRecord(`record longer than ${maxRecordBytes} bytes (unterminated quote?)`);
-  const stream = createReadStream(path, {
-    start: range.start,
-    end: range.end - 1,
-    highWaterMark: READ_CHUNK,
-    signal,
-  });
+  const stream = byteSourceOf(from, READ_CHUNK).read(range.start, range.end, signal);
 
   let offset = range.start; // file offset of the next chunk
   let pending: Buffer[] = []; // the unfinished record, split across chunks
