@@ -1,14 +1,23 @@
 import type { z } from 'zod';
-import { BaseServiceEnvSchema, DataRootEnvSchema, MongoEnvSchema, env } from '@cloudflow/config';
+import {
+  BaseServiceEnvSchema,
+  DataRootEnvSchema,
+  DataSourceNetworkEnvSchema,
+  MongoEnvSchema,
+  env,
+} from '@cloudflow/config';
 
 export const JobSchedulerConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.shape)
   .extend(DataRootEnvSchema.shape)
+  .extend(DataSourceNetworkEnvSchema.shape)
   .extend({
     PORT: env.port(8083),
     /** Calls to the pipeline registry. */
     RPC_TIMEOUT_MS: env.positiveInt(5_000),
     /** Size of a task's byte range: small enough that many workers share a large file. */
     TASK_TARGET_BYTES: env.positiveInt(4 * 1024 * 1024),
+    /** Rows per task of a table input (split on the table's key). */
+    TASK_TARGET_ROWS: env.positiveInt(50_000),
     /** A claim not renewed for this long belongs to a dead or hung worker. */
     TASK_LEASE_TIMEOUT_MS: env.positiveInt(10_000),
     /** Attempts per task (first run included) before the job fails. */

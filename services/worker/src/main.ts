@@ -8,5 +8,7 @@ void runService({
   configSchema: WorkerConfigSchema,
   mongo: true,
   rpcServer: false,
+  // Workers ask the datasource-broker for the connections their tasks use.
+  rpcTimeoutMs: (config) => config.RPC_TIMEOUT_MS,
   features: (config) => [TasksModule.forRoot(config)],
 });

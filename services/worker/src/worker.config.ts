@@ -1,10 +1,19 @@
 import type { z } from 'zod';
-import { BaseServiceEnvSchema, DataRootEnvSchema, MongoEnvSchema, env } from '@cloudflow/config';
+import {
+  BaseServiceEnvSchema,
+  DataRootEnvSchema,
+  DataSourceNetworkEnvSchema,
+  MongoEnvSchema,
+  env,
+} from '@cloudflow/config';
 
 export const WorkerConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.shape)
   .extend(DataRootEnvSchema.shape)
+  .extend(DataSourceNetworkEnvSchema.shape)
   .extend({
     PORT: env.port(8084),
+    /** Calls to the datasource-broker. */
+    RPC_TIMEOUT_MS: env.positiveInt(5_000),
     /** How often a running task renews its lease and checks for cancellation. */
     TASK_HEARTBEAT_MS: env.positiveInt(2_000),
     /** A task that makes no progress for this long is treated as hung: abandoned and retried. */

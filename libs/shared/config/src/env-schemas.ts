@@ -91,6 +91,19 @@ export const DataRootEnvSchema = z.object({
   CLOUDFLOW_DATA_DIR: env.directory('data'),
 });
 
+/**
+ * Variables of services that connect to data sources (broker, scheduler,
+ * workers): the outbound network policy, the same in each (ADR 0011).
+ */
+export const DataSourceNetworkEnvSchema = z.object({
+  /** Data sources may reach 127.0.0.0/8 and ::1 (a laptop, tests). Off by default. */
+  DATASOURCE_ALLOW_LOOPBACK: env.boolean(false),
+  /** Data sources may reach private networks (RFC 1918, CGNAT, fc00::/7). Off by default. */
+  DATASOURCE_ALLOW_PRIVATE: env.boolean(false),
+  /** Connecting to a data source (and each metadata or planning query) ends within this. */
+  DATASOURCE_TIMEOUT_MS: env.positiveInt(10_000),
+});
+
 /** Variables of services that keep state in MongoDB. */
 export const MongoEnvSchema = z.object({
   MONGO_URL: env.mongoUrl(),

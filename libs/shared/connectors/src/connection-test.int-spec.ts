@@ -1,17 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { freePort } from '@cloudflow/testing';
+import { freePort, testEnv } from '@cloudflow/testing';
 import { parseConnectionString, type DataSourceType } from './connection-string';
 import type { ConnectionTestResult } from '@cloudflow/contracts';
 import { testConnection } from './connection-test';
 import { NetworkPolicy } from './network-policy';
-
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value)
-    throw new Error(`${name} is not set: the integration setup starts the test databases`);
-  return value;
-};
 
 /** The test servers listen on loopback, which a deployment must allow explicitly. */
 const policy = new NetworkPolicy({ allowLoopback: true, allowPrivate: true });
@@ -30,8 +23,8 @@ const stagesOf = (result: ConnectionTestResult) =>
   result.stages.map((s) => `${s.stage}:${s.ok ? 'ok' : 'failed'}`);
 
 describe.each([
-  ['postgres', () => new URL(env('CLOUDFLOW_TEST_POSTGRES_URL'))],
-  ['mysql', () => new URL(env('CLOUDFLOW_TEST_MYSQL_URL'))],
+  ['postgres', () => new URL(testEnv('CLOUDFLOW_TEST_POSTGRES_URL'))],
+  ['mysql', () => new URL(testEnv('CLOUDFLOW_TEST_MYSQL_URL'))],
 ] as const)('testConnection against a real %s server', (driver, url) => {
   const withUrl = (change: (u: URL) => void): string => {
     const copy = url();
@@ -68,7 +61,7 @@ describe.each([
   it('reports a user without access to the database at the permission stage', async () => {
     const result = await probe(
       driver,
-      withUrl((u) => (u.username = env('CLOUDFLOW_TEST_NOACCESS_USER'))),
+      withUrl((u) => (u.username = testEnv('CLOUDFLOW_TEST_NOACCESS_USER'))),
     );
     expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'permission:failed']);
     expect(result.message).toMatch(/may not (connect to|use) the database 'cloudflow'/);
@@ -137,7 +130,7 @@ describe('testConnection, whatever the driver', () => {
   });
 
   it('connects to the MongoDB-wire server and lists collections', async () => {
-    const mongo = new URL(env('MONGO_URL'));
+    const mongo = new URL(testEnv('MONGO_URL'));
     const result = await probe('mongodb', `mongodb://${mongo.host}/cloudflow`);
     expect(stagesOf(result)).toEqual([
       'dns:ok',
@@ -149,7 +142,7 @@ describe('testConnection, whatever the driver', () => {
   });
 
   it('tests an S3 bucket: listed, unknown, and a closed port', async () => {
-    const endpoint = env('CLOUDFLOW_TEST_S3_ENDPOINT');
+    const endpoint = testEnv('CLOUDFLOW_TEST_S3_ENDPOINT');
     const bucket = `ct-${Date.now()}`;
     const s3 = new S3Client({
       region: 'us-east-1',
@@ -169,6 +162,33 @@ describe('testConnection, whatever the driver', () => {
     expect(unknown.message).toBe("permission: the bucket 'no-such-bucket-here' does not exist");
     const closed = await probe('s3', at(bucket, `http://127.0.0.1:${await freePort()}`));
     expect(stagesOf(closed)).toEqual(['dns:ok', 'tcp:failed']);
+  });
+
+  it('reports a wrong S3 secret at the authentication stage, without the secret', async () => {
+    const endpoint = testEnv('CLOUDFLOW_TEST_S3_AUTH_ENDPOINT');
+    const accessKeyId = testEnv('CLOUDFLOW_TEST_S3_AUTH_ACCESS_KEY');
+    const secretAccessKey = testEnv('CLOUDFLOW_TEST_S3_AUTH_SECRET_KEY');
+    const bucket = `ct-auth-${Date.now()}`;
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId, secretAccessKey },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    s3.destroy();
+    const signedWith = (secret: string) =>
+      `s3://${encodeURIComponent(accessKeyId)}:${encodeURIComponent(secret)}@${bucket}/?endpoint=${encodeURIComponent(endpoint)}`;
+
+    const right = await probe('s3', signedWith(secretAccessKey));
+    expect(stagesOf(right)).toEqual(['dns:ok', 'tcp:ok', 'authentication:ok']);
+    const wrongSecret = 'not-the-secret-key-xyz';
+    const wrong = await probe('s3', signedWith(wrongSecret));
+    expect(wrong.ok).toBe(false);
+    expect(stagesOf(wrong)).toEqual(['dns:ok', 'tcp:ok', 'authentication:failed']);
+    expect(wrong.message).toBe('authentication: the access key or its secret is wrong');
+    expect(JSON.stringify(wrong)).not.toContain(wrongSecret);
+    expect(JSON.stringify(wrong)).not.toContain(secretAccessKey);
   });
 
   it('refuses an S3 endpoint on a metadata address before any request', async () => {

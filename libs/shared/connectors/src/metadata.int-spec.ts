@@ -3,7 +3,7 @@ import { createConnection } from 'mysql2/promise';
 import { Client } from 'pg';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DataSourceMetadata } from '@cloudflow/contracts';
-import { uniqueName, withDatabase } from '@cloudflow/testing';
+import { testEnv, uniqueName, withDatabase } from '@cloudflow/testing';
 import {
   parseConnectionString,
   type ConnectionConfig,
@@ -25,18 +25,11 @@ function tablesOf(metadata: DataSourceMetadata) {
   return metadata.tables;
 }
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value)
-    throw new Error(`${name} is not set: the integration setup starts the test databases`);
-  return value;
-};
-
 describe('describeSource against real servers', () => {
   const table = uniqueName('meta').replace(/-/g, '_');
 
   it('lists a PostgreSQL table with its columns, types and the planner’s row estimate', async () => {
-    const url = env('CLOUDFLOW_TEST_POSTGRES_URL');
+    const url = testEnv('CLOUDFLOW_TEST_POSTGRES_URL');
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
@@ -68,7 +61,7 @@ describe('describeSource against real servers', () => {
   });
 
   it('lists a MariaDB table with its columns and an estimate', async () => {
-    const url = env('CLOUDFLOW_TEST_MYSQL_URL');
+    const url = testEnv('CLOUDFLOW_TEST_MYSQL_URL');
     const connection = await createConnection(url);
     try {
       await connection.query(`CREATE TABLE ${table} (id INT PRIMARY KEY, email VARCHAR(200) NULL)`);
@@ -89,7 +82,7 @@ describe('describeSource against real servers', () => {
 
   it('lists a MongoDB collection with the fields of its documents and their types', async () => {
     const database = uniqueName('meta');
-    const url = withDatabase(env('MONGO_URL'), database);
+    const url = withDatabase(testEnv('MONGO_URL'), database);
     const client = await MongoClient.connect(url);
     try {
       await client
@@ -131,7 +124,7 @@ describe('describeSource against real servers', () => {
   });
 
   it('lists the objects of an S3 bucket under its prefix, with sizes', async () => {
-    const endpoint = env('CLOUDFLOW_TEST_S3_ENDPOINT');
+    const endpoint = testEnv('CLOUDFLOW_TEST_S3_ENDPOINT');
     const bucket = uniqueName('meta').toLowerCase().replace(/_/g, '-');
     const s3 = new S3Client({
       region: 'us-east-1',

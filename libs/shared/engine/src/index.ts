@@ -9,3 +9,4 @@ export * from './transforms/compile-transforms';
 export * from './pipeline-check';
 export * from './formats/describe-file';
 export * from './formats/byte-source';
+export * from './input-sources';

@@ -1,6 +1,8 @@
 import { Schema } from 'mongoose';
 import type {
   ErrorPolicy,
+  InputFormatName,
+  JobInputSource,
   JobOutput,
   JobProgress,
   JobStatus,
@@ -10,15 +12,21 @@ import type {
 import type { TenantDocument } from '@cloudflow/persistence';
 
 export interface JobInput {
-  /** As the user wrote it, e.g. `/fake/data.csv`; resolved under the data root when read. */
+  /**
+   * As the user wrote it, e.g. `/fake/data.csv` (resolved under the data root
+   * when read), `s3://bucket/key`, or a table's name.
+   */
   path: string;
-  format: 'csv' | 'jsonl';
+  format: InputFormatName;
+  /** Absent on jobs submitted before data sources: a file. */
+  source?: JobInputSource;
   csv: { delimiter: string; quote: string; header: boolean };
   /** Column names from the header (CSV with header), else null. */
   columns: string[] | null;
   /** Byte offset and line of the first data record (after a BOM and header). */
   dataStart: number;
   firstDataLine: number;
+  /** Size of the file or object; 0 for tables. */
   bytesTotal: number;
   /** Modification time at submission: a file changed since then is refused, not half-read. */
   mtimeMs: number;

@@ -1,5 +1,5 @@
 import { Schema } from 'mongoose';
-import type { TaskCounts } from '@cloudflow/contracts';
+import type { KeyRange, TaskCounts } from '@cloudflow/contracts';
 
 /**
  * The task ledger. Every step a task goes through is a document whose `_id`
@@ -22,6 +22,8 @@ export interface TaskDocument {
   seq: number;
   kind: 'range' | 'finalize';
   range?: TaskRange;
+  /** Table inputs: the key range instead of a byte range. */
+  keys?: KeyRange;
   createdAt: Date;
 }
 
@@ -104,6 +106,7 @@ export const TaskSchema = new Schema<TaskDocument>(
     seq: { type: Number, required: true },
     kind: { type: String, required: true },
     range: { type: Schema.Types.Mixed },
+    keys: { type: Schema.Types.Mixed },
     createdAt: { type: Date, required: true },
   },
   { ...options, collection: TASKS_COLLECTION },

@@ -59,16 +59,23 @@ async function upAndEnv(script: string): Promise<Record<string, string | undefin
   );
 }
 
-/** The variables that name the connector test servers (PostgreSQL, MariaDB, S3). */
+/**
+ * The variables that name the connector test servers: PostgreSQL, MariaDB, an
+ * S3-compatible server that takes any credentials, and one that checks them
+ * (with the access key it accepts), so a wrong secret can be seen refused.
+ */
 export const DATABASE_VARIABLES = [
   'CLOUDFLOW_TEST_POSTGRES_URL',
   'CLOUDFLOW_TEST_MYSQL_URL',
   'CLOUDFLOW_TEST_S3_ENDPOINT',
   'CLOUDFLOW_TEST_NOACCESS_USER',
+  'CLOUDFLOW_TEST_S3_AUTH_ENDPOINT',
+  'CLOUDFLOW_TEST_S3_AUTH_ACCESS_KEY',
+  'CLOUDFLOW_TEST_S3_AUTH_SECRET_KEY',
 ] as const;
 
 /**
- * PostgreSQL, MariaDB and an S3-compatible server for connector tests: the
+ * PostgreSQL, MariaDB and the S3-compatible servers for connector tests: the
  * ones the environment names, or `deploy/local/databases up` (Debian packages
  * and PyPI, installed when missing).
  */
@@ -157,4 +164,14 @@ export function withDatabase(mongoUrl: string, database: string): string {
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * A variable the integration and e2e setup exports (a test server's address
+ * or credentials); a clear error when a test runs without that setup.
+ */
+export function testEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: the test setup starts the test servers`);
+  return value;
 }

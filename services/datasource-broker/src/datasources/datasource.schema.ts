@@ -35,3 +35,6 @@ export const DataSourceSchema = new Schema<DataSourceDocument>(
 );
 
 DataSourceSchema.index({ workspaceId: 1, _id: 1 });
+// Serves pipeline steps that name a data source, and `s3://` inputs looked up by driver.
+DataSourceSchema.index({ workspaceId: 1, name: 1 });
+DataSourceSchema.index({ workspaceId: 1, driver: 1 });

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { RpcRequest } from '@cloudflow/contracts';
+import { DataSourceAccessService } from './datasource-access.service';
 import { DataSourcesService } from './datasources.service';
 import { TransitKeys } from './transit-keys';
 
@@ -9,7 +10,18 @@ export class DataSourcesController {
   constructor(
     private readonly sources: DataSourcesService,
     private readonly transit: TransitKeys,
+    private readonly access: DataSourceAccessService,
   ) {}
+
+  @MessagePattern('datasources.resolve')
+  resolve(@Payload() req: RpcRequest<'datasources.resolve'>) {
+    return this.access.resolve({ workspaceId: req.workspaceId }, req.lookup);
+  }
+
+  @MessagePattern('datasources.open')
+  open(@Payload() req: RpcRequest<'datasources.open'>) {
+    return this.access.open({ workspaceId: req.workspaceId }, req.dataSourceId, req.recipient);
+  }
 
   @MessagePattern('datasources.create')
   create(@Payload() req: RpcRequest<'datasources.create'>) {

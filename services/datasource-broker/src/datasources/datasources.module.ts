@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { NetworkPolicy } from '@cloudflow/connectors';
 import { SecretBox } from '@cloudflow/persistence';
+import { DataSourceAccessService } from './datasource-access.service';
 import { DATA_SOURCES_COLLECTION, DataSourceSchema } from './datasource.schema';
 import { DataSourcesController } from './datasources.controller';
 import { DataSourcesRepository } from './datasources.repository';
@@ -33,6 +34,7 @@ export class DataSourcesModule {
       providers: [
         DataSourcesRepository,
         DataSourcesService,
+        DataSourceAccessService,
         TransitKeys,
         { provide: SECRET_BOX, useValue: new SecretBox(options.secretKey) },
         {

@@ -277,7 +277,7 @@ function parse(type: DataSourceType, raw: string): ConnectionConfig {
   return parsed.config;
 }
 
-function sealPurpose(id: string): string {
+export function sealPurpose(id: string): string {
   return `datasource:${id}`;
 }
 

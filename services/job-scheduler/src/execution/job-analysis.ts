@@ -1,4 +1,9 @@
-import { emptyTaskCounts, type JobProgress, type TaskCounts } from '@cloudflow/contracts';
+import {
+  emptyTaskCounts,
+  isAssembledOutput,
+  type JobProgress,
+  type TaskCounts,
+} from '@cloudflow/contracts';
 import {
   attemptId,
   type ClaimDocument,
@@ -80,7 +85,7 @@ export function decide(
       return fail(`${rejected} rows were rejected, more than errorPolicy.maxRejected (${max})`);
     }
     const finalize = states.find((s) => s.task.kind === 'finalize');
-    if (job.output.kind !== 'file' || finalize?.committed) {
+    if (!isAssembledOutput(job.output) || finalize?.committed) {
       return { kind: 'finish', status: 'SUCCEEDED', error: null };
     }
   }
@@ -204,7 +209,9 @@ function describeTask(states: TaskState[], id: string): string {
   const task = states.find((s) => s.task._id === id)?.task;
   if (!task) return `task ${id}`;
   if (task.kind === 'finalize') return 'assembling the output file';
-  return `task ${task.seq + 1} (input bytes ${task.range?.start}-${task.range?.end})`;
+  return task.keys
+    ? `task ${task.seq + 1} (rows ${task.keys.firstLine}-${task.keys.firstLine + task.keys.rows - 1})`
+    : `task ${task.seq + 1} (input bytes ${task.range?.start}-${task.range?.end})`;
 }
 
 function fail(message: string, details?: string): JobDecision {

@@ -1,5 +1,17 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { planRanges, resolveSubmittedInput, workspaceDataRoot } from '@cloudflow/engine';
+import {
+  DATA_SOURCE_ACCESS,
+  DataSourceClient,
+  planKeyRanges,
+  type DataSourceAccess,
+} from '@cloudflow/connectors';
+import {
+  encodeKeyRange,
+  openByteInput,
+  planRanges,
+  textFormatOf,
+  workspaceDataRoot,
+} from '@cloudflow/engine';
 import {
   JobsRepository,
   TaskLedger,
@@ -32,6 +44,8 @@ export class JobPlanner implements OnApplicationShutdown {
     private readonly ledger: TaskLedger,
     private readonly dispatcher: TaskDispatcher,
     private readonly reconciler: JobReconciler,
+    private readonly dataSources: DataSourceClient,
+    @Inject(DATA_SOURCE_ACCESS) private readonly access: DataSourceAccess,
     @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
   ) {}
 
@@ -58,11 +72,6 @@ export class JobPlanner implements OnApplicationShutdown {
 
   private async plan(job: JobDocument, signal: AbortSignal): Promise<void> {
     const scope = { workspaceId: job.workspaceId };
-    const path = await resolveSubmittedInput(
-      await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
-      job.input.path,
-      job.input,
-    );
     let seq = 0;
     let batch: TaskDocument[] = [];
     let renewedAt = Date.now();
@@ -75,19 +84,14 @@ export class JobPlanner implements OnApplicationShutdown {
       ]);
       batch = [];
     };
-    for await (const range of planRanges(path, job.input, {
-      targetBytes: this.config.TASK_TARGET_BYTES,
-      dataStart: job.input.dataStart,
-      firstDataLine: job.input.firstDataLine,
-      signal,
-    })) {
+    for await (const share of this.shares(job, signal)) {
       batch.push({
         _id: taskId(job._id, seq),
         workspaceId: job.workspaceId,
         jobId: job._id,
         seq,
         kind: 'range',
-        range,
+        ...share,
         createdAt: new Date(),
       });
       seq++;
@@ -104,6 +108,42 @@ export class JobPlanner implements OnApplicationShutdown {
     await this.jobs.update(scope, job._id, { tasksTotal: seq, planRenewedAt: null });
     this.logger.log({ jobId: job._id, tasks: seq }, 'job planned');
     await this.reconciler.reconcile(scope, job._id);
+  }
+
+  /**
+   * The input's shares, one per task, in input order: byte ranges of a file
+   * or object that start and end on record boundaries, or key ranges of a table.
+   */
+  private async *shares(
+    job: JobDocument,
+    signal: AbortSignal,
+  ): AsyncGenerator<Pick<TaskDocument, 'range' | 'keys'>> {
+    const source = job.input.source;
+    if (source?.kind === 'table') {
+      const config = await this.dataSources.open(job.workspaceId, source.dataSourceId);
+      for await (const keys of planKeyRanges(config, source, {
+        ...this.access,
+        chunkRows: this.config.TASK_TARGET_ROWS,
+        signal,
+      })) {
+        yield { keys: encodeKeyRange(keys) };
+      }
+      return;
+    }
+    const bytes = await openByteInput(job.input, {
+      dataRoot: await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
+      workspaceId: job.workspaceId,
+      dataSources: this.dataSources,
+      ...this.access,
+    });
+    for await (const range of planRanges(bytes, textFormatOf(job.input), {
+      targetBytes: this.config.TASK_TARGET_BYTES,
+      dataStart: job.input.dataStart,
+      firstDataLine: job.input.firstDataLine,
+      signal,
+    })) {
+      yield { range };
+    }
   }
 
   private async planningFailed(job: JobDocument, error: unknown): Promise<void> {

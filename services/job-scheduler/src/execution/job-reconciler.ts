@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { stagingDir } from '@cloudflow/engine';
-import { isTerminalStatus } from '@cloudflow/contracts';
+import { isAssembledOutput, isTerminalStatus } from '@cloudflow/contracts';
 import {
   JobsRepository,
   TaskLedger,
@@ -143,7 +143,7 @@ export class JobReconciler {
       { jobId: job._id, status: outcome.status, error: outcome.error?.message },
       'job finished',
     );
-    if (job.output.kind === 'file') {
+    if (isAssembledOutput(job.output)) {
       // Parts of a job that did not succeed are never assembled; drop them.
       await rm(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), {
         recursive: true,

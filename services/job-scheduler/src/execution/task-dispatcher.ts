@@ -72,6 +72,7 @@ export class TaskDispatcher {
           kind: task.kind,
           attempt,
           ...(task.range && { range: task.range }),
+          ...(task.keys && { keys: task.keys }),
         };
         const partition = (offsetOf(task.jobId) + task.seq) % partitions;
         return { key: task._id, value: message, partition };

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { dataSourceAccessProviders } from '@cloudflow/connectors';
 import { JobStoreModule } from '@cloudflow/job-store';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobEventsConsumer } from '../execution/job-events.consumer';
@@ -19,6 +20,7 @@ export class JobsModule {
       controllers: [JobsController],
       providers: [
         { provide: SCHEDULER_CONFIG, useValue: config },
+        ...dataSourceAccessProviders(config),
         JobsService,
         TaskDispatcher,
         JobReconciler,

@@ -35,7 +35,8 @@ import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobPlanner } from '../execution/job-planner';
 import { JobReconciler } from '../execution/job-reconciler';
 import { SCHEDULER_CONFIG } from '../execution/scheduler-settings';
-import { resolveJobSpec, type ResolvedJobSpec } from './job-submission';
+import { DATA_SOURCE_ACCESS, DataSourceClient, type DataSourceAccess } from '@cloudflow/connectors';
+import { resolveJobSpec, type ResolvedJobSpec, type SubmissionContext } from './job-submission';
 import { toJob } from './job-view';
 
 type Row = Record<string, unknown>;
@@ -54,6 +55,8 @@ export class JobsService {
     private readonly publisher: TopicPublisher,
     private readonly planner: JobPlanner,
     private readonly reconciler: JobReconciler,
+    private readonly dataSources: DataSourceClient,
+    @Inject(DATA_SOURCE_ACCESS) private readonly access: DataSourceAccess,
     @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
   ) {}
 
@@ -76,7 +79,7 @@ export class JobsService {
       principal,
       pipelineId: request.pipelineId,
     });
-    const spec = await resolveJobSpec(await this.dataRoot(scope), pipeline, request.input);
+    const spec = await resolveJobSpec(await this.submission(scope), pipeline, request.input);
 
     let jobId = newId('job');
     if (idempotencyKey !== undefined) {
@@ -163,7 +166,8 @@ export class JobsService {
       rowsWritten: progress.rowsWritten,
       rowsRejected: progress.rowsRejected,
     };
-    if (job.output.kind === 'file') {
+    // Rows written outside CloudFlow (a file, a bucket, a database) are read where they went.
+    if (job.output.kind !== 'collection' && job.output.kind !== 'result-store') {
       return { jobId, status: job.status, output: job.output, counts, rows: [], nextCursor: null };
     }
     const destination: RowDestination =
@@ -229,7 +233,7 @@ export class JobsService {
       );
     }
     const spec = await resolveJobSpec(
-      await this.dataRoot(scope),
+      await this.submission(scope),
       {
         id: previous.pipelineId,
         name: '',
@@ -289,8 +293,13 @@ export class JobsService {
     return job;
   }
 
-  private dataRoot(scope: WorkspaceScope): Promise<string> {
-    return workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, scope.workspaceId);
+  private async submission(scope: WorkspaceScope): Promise<SubmissionContext> {
+    return {
+      workspaceId: scope.workspaceId,
+      dataRoot: await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, scope.workspaceId),
+      dataSources: this.dataSources,
+      ...this.access,
+    };
   }
 
   private readonly ledgerReads = new Map<

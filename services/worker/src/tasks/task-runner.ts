@@ -2,8 +2,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  AppError,
+  ErrorCode,
   Topics,
   emptyTaskCounts,
+  isAssembledOutput,
   isTerminalStatus,
   type JobEvent,
   type TaskCounts,
@@ -19,14 +22,28 @@ import {
   assembleParts,
   compileTransforms,
   partFileName,
+  decodeKeyRange,
+  openByteInput,
   resolveDataPath,
-  resolveSubmittedInput,
-  workspaceDataRoot,
   runRangeTask,
+  runRowTask,
   stagingDir,
+  textFormatOf,
+  workspaceDataRoot,
+  type InputAccess,
   type RowSink,
   type RowTransform,
 } from '@cloudflow/engine';
+import {
+  ConnectorError,
+  DATA_SOURCE_ACCESS,
+  DataSourceClient,
+  MongoCollectionSink,
+  SqlTableSink,
+  readKeyRange,
+  uploadS3Object,
+  type DataSourceAccess,
+} from '@cloudflow/connectors';
 import {
   JobsRepository,
   RowStore,
@@ -69,6 +86,8 @@ export class TaskRunner {
     private readonly ledger: TaskLedger,
     private readonly rows: RowStore,
     private readonly publisher: TopicPublisher,
+    private readonly dataSources: DataSourceClient,
+    @Inject(DATA_SOURCE_ACCESS) private readonly access: DataSourceAccess,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
@@ -175,13 +194,7 @@ export class TaskRunner {
     signal: AbortSignal,
     onProgress: (counts: Readonly<TaskCounts>) => void,
   ): Promise<TaskCounts> {
-    if (!message.range) throw new PermanentTaskError('range task without a byte range');
     const scope = { workspaceId: job.workspaceId };
-    const path = await resolveSubmittedInput(
-      await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
-      job.input.path,
-      job.input,
-    );
     const rejects = {
       write: (rejections: { line: number; reason: string; row?: Record<string, unknown> }[]) =>
         this.rows.insertIdempotently(
@@ -189,27 +202,54 @@ export class TaskRunner {
           this.rows.rejectedDocs(scope, job._id, rejections),
         ),
     };
-    return runRangeTask({
-      source: path,
-      range: message.range,
-      input: job.input,
-      columns: job.input.columns,
+    const common = {
       transform: this.transformOf(job),
-      sink: this.sinkOf(job, message),
+      sink: await this.sinkOf(job, message),
       rejects,
       policy: job.errorPolicy,
       signal,
+      onProgress,
+    };
+    const source = job.input.source;
+    if (source?.kind === 'table') {
+      if (!message.keys) throw new PermanentTaskError('table task without a key range');
+      const config = await this.dataSources.open(job.workspaceId, source.dataSourceId);
+      return runRowTask({
+        ...common,
+        batches: readKeyRange(config, source, decodeKeyRange(message.keys), {
+          ...this.access,
+          batchRows: this.config.TASK_BATCH_ROWS,
+          signal,
+        }),
+      });
+    }
+    if (!message.range) throw new PermanentTaskError('range task without a byte range');
+    return runRangeTask({
+      ...common,
+      source: await openByteInput(job.input, await this.inputAccess(job)),
+      range: message.range,
+      input: textFormatOf(job.input),
+      columns: job.input.columns,
       batchRows: this.config.TASK_BATCH_ROWS,
       maxRecordBytes: this.config.TASK_MAX_RECORD_BYTES,
-      onProgress,
     });
   }
 
-  private sinkOf(job: JobDocument, message: TaskMessage): RowSink {
+  private async inputAccess(job: JobDocument): Promise<InputAccess> {
+    return {
+      dataRoot: await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
+      workspaceId: job.workspaceId,
+      dataSources: this.dataSources,
+      ...this.access,
+    };
+  }
+
+  private async sinkOf(job: JobDocument, message: TaskMessage): Promise<RowSink> {
     const scope = { workspaceId: job.workspaceId };
     const output = job.output;
     switch (output.kind) {
       case 'file':
+      case 'object':
         return new FilePartSink(
           join(
             stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id),
@@ -219,6 +259,13 @@ export class TaskRunner {
           output.format,
           job.input.columns,
         );
+      case 'table': {
+        const config = await this.dataSources.open(job.workspaceId, output.dataSourceId);
+        const options = { ...this.access, jobId: job._id, taskId: message.taskId };
+        return output.driver === 'mongodb'
+          ? new MongoCollectionSink(config, { driver: 'mongodb', table: output.table }, options)
+          : new SqlTableSink(config, { driver: output.driver, table: output.table }, options);
+      }
       case 'collection':
         return new DocumentSink((rows, lines) =>
           this.rows.insertIdempotently(
@@ -236,24 +283,40 @@ export class TaskRunner {
     }
   }
 
-  /** Assembles the output file from the parts of the committed attempts, in input order. */
+  /**
+   * Assembles the output from the parts of the committed attempts, in input
+   * order: into place under the data root, or into the bucket (uploaded from
+   * the assembled file, which is then dropped with the staging area).
+   */
   private async finalize(job: JobDocument, signal: AbortSignal): Promise<TaskCounts> {
-    if (job.output.kind !== 'file') throw new PermanentTaskError('nothing to assemble');
+    const output = job.output;
+    if (!isAssembledOutput(output)) throw new PermanentTaskError('nothing to assemble');
     const staging = stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id);
     const commits = await this.ledger.committedRanges(job._id);
-    const target = await resolveDataPath(
-      await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
-      job.output.path,
-    );
+    const target =
+      output.kind === 'file'
+        ? await resolveDataPath(
+            await workspaceDataRoot(this.config.CLOUDFLOW_DATA_DIR, job.workspaceId),
+            output.path,
+          )
+        : join(staging, `output.${output.format}`);
     const { bytesWritten } = await assembleParts({
       parts: commits
         .filter((c) => c.counts.rowsWritten > 0)
         .map((c) => join(staging, 'parts', partFileName(c.seq, c.attempt))),
       target,
-      format: job.output.format,
+      format: output.format,
       tmpPath: join(staging, 'output.tmp'),
       signal,
     });
+    if (output.kind === 'object') {
+      const config = await this.dataSources.open(job.workspaceId, output.dataSourceId);
+      await uploadS3Object(config, output.key, target, {
+        ...this.access,
+        signal,
+        contentType: output.format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+      });
+    }
     return { ...emptyTaskCounts(), bytesRead: bytesWritten };
   }
 
@@ -300,7 +363,10 @@ export class TaskRunner {
     const permanent =
       error instanceof PermanentTaskError ||
       error instanceof DataPathError ||
-      error instanceof TransformConfigError;
+      error instanceof TransformConfigError ||
+      (error instanceof ConnectorError && error.permanent) ||
+      // The data source was deleted or no longer parses: retrying cannot help.
+      (error instanceof AppError && error.code !== ErrorCode.ServiceUnavailable);
     if (stopped) this.logger.warn(context, 'task stopped');
     else if (permanent) this.logger.warn({ ...context, err: error }, 'task failed permanently');
     else this.logger.error({ ...context, err: error }, 'task failed; the scheduler will retry it');

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { dataSourceAccessProviders } from '@cloudflow/connectors';
 import { JobStoreModule } from '@cloudflow/job-store';
 import type { WorkerConfig } from '../worker.config';
 import { TaskConsumer } from './task-consumer';
@@ -11,7 +12,12 @@ export class TasksModule {
     return {
       module: TasksModule,
       imports: [JobStoreModule],
-      providers: [{ provide: WORKER_CONFIG, useValue: config }, TaskRunner, TaskConsumer],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        ...dataSourceAccessProviders(config),
+        TaskRunner,
+        TaskConsumer,
+      ],
     };
   }
 }

@@ -146,3 +146,38 @@ export const DataSourceMetadataSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type DataSourceMetadata = z.infer<typeof DataSourceMetadataSchema>;
+
+/**
+ * Which data source a pipeline step or job input means: by id or name, or
+ * (for an `s3://bucket/key` input) the S3 data source of that bucket.
+ */
+export const DataSourceLookupSchema = z.union([
+  z.strictObject({ ref: z.string().min(1).max(200) }),
+  z.strictObject({ bucket: z.string().min(1).max(255), key: z.string().max(1024) }),
+]);
+export type DataSourceLookup = z.infer<typeof DataSourceLookupSchema>;
+
+/** A data source's identity and where it points, without credentials. */
+export const DataSourceRefSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  driver: z.enum(['postgres', 'mysql', 'mongodb', 's3', 'file']),
+  /** S3: the bucket and the key or prefix the connection string names. */
+  bucket: z.string().optional(),
+  key: z.string().optional(),
+  /** File: the path inside the data root. */
+  path: z.string().optional(),
+});
+export type DataSourceRef = z.infer<typeof DataSourceRefSchema>;
+
+/**
+ * A data source's connection string for a CloudFlow service that runs a
+ * job's work, sealed (compact JWE, ECDH-ES + A256GCM) to the one-off public
+ * key the service sent with its request: readable by that process alone.
+ */
+export const OpenedDataSourceSchema = z.object({
+  id: z.string(),
+  type: z.enum(DATA_SOURCE_TYPE_NAMES),
+  sealed: SealedConnectionStringSchema,
+});
+export type OpenedDataSource = z.infer<typeof OpenedDataSourceSchema>;

@@ -19,12 +19,19 @@ export function isTerminalStatus(status: JobStatus): status is TerminalJobStatus
   return (TERMINAL_JOB_STATUSES as readonly string[]).includes(status);
 }
 
+/** `table`: rows of a database table or collection rather than a file's records. */
+export const INPUT_FORMATS = ['csv', 'jsonl', 'table'] as const;
+export type InputFormatName = (typeof INPUT_FORMATS)[number];
+
 export const MAX_JOB_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /** Body of `POST /api/v1/jobs`. */
 export const SubmitJobRequestSchema = z.strictObject({
   pipelineId: z.string().trim().min(1).max(100),
-  /** Overrides the pipeline's source: a path under the data root. */
+  /**
+   * Overrides the pipeline's source: a path under the data root, or
+   * `s3://bucket/key`, read through the workspace's S3 data source for that bucket.
+   */
   input: z.string().trim().min(1).max(1024).optional(),
   timeoutSeconds: z.number().int().min(1).max(MAX_JOB_TIMEOUT_SECONDS).optional(),
 });
@@ -58,6 +65,21 @@ export const JobOutputSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('collection'), target: z.string() }),
   /** A CSV or JSON Lines file under the data root. */
   z.object({ kind: z.literal('file'), path: z.string(), format: z.enum(['csv', 'jsonl']) }),
+  /** A table (PostgreSQL, MySQL) or collection (MongoDB) of a data source. */
+  z.object({
+    kind: z.literal('table'),
+    dataSourceId: z.string(),
+    driver: z.enum(['postgres', 'mysql', 'mongodb']),
+    table: z.string(),
+  }),
+  /** A CSV or JSON Lines object in an S3 data source's bucket. */
+  z.object({
+    kind: z.literal('object'),
+    dataSourceId: z.string(),
+    bucket: z.string(),
+    key: z.string(),
+    format: z.enum(['csv', 'jsonl']),
+  }),
 ]);
 export type JobOutput = z.infer<typeof JobOutputSchema>;
 
@@ -80,7 +102,15 @@ export const JobSchema = z.object({
   status: z.enum(JOB_STATUSES),
   pipelineId: z.string(),
   pipelineVersion: z.number().int(),
-  input: z.object({ path: z.string(), format: z.enum(['csv', 'jsonl']) }),
+  /**
+   * What the job reads: a path under the data root, `s3://bucket/key`, or a
+   * table or collection (`format: table`) of the data source `dataSourceId`.
+   */
+  input: z.object({
+    path: z.string(),
+    format: z.enum(INPUT_FORMATS),
+    dataSourceId: z.string().optional(),
+  }),
   output: JobOutputSchema,
   progress: JobProgressSchema,
   /** Task attempts started, and how many of them were retries. */
@@ -117,3 +147,13 @@ export const RejectedRowSchema = z.object({
   row: z.record(z.string(), z.unknown()).optional(),
 });
 export const RejectedRowPageSchema = pageSchema(RejectedRowSchema);
+
+/**
+ * Whether a job's output is one file or object assembled from its tasks'
+ * parts (staged under the data root, then put in place by a finalize task).
+ */
+export function isAssembledOutput(
+  output: JobOutput,
+): output is Extract<JobOutput, { kind: 'file' | 'object' }> {
+  return output.kind === 'file' || output.kind === 'object';
+}

@@ -14,6 +14,37 @@ export function emptyTaskCounts(): TaskCounts {
 }
 
 /**
+ * A task's share of a database table: the rows whose split key is above
+ * `after` and at most `upTo`, numbered from `firstLine`. Keys travel as JSON
+ * text (MongoDB keys as canonical Extended JSON), so any key type survives
+ * the ledger and Kafka unchanged; null means unbounded on that side.
+ */
+export const KeyRangeSchema = z.object({
+  after: z.string().nullable(),
+  upTo: z.string().nullable(),
+  firstLine: z.number().int().min(1),
+  /** Rows in the range when it was planned; a range that grew means the table changed. */
+  rows: z.number().int().min(0),
+});
+export type KeyRange = z.infer<typeof KeyRangeSchema>;
+
+/**
+ * Where a job's input comes from, pinned at submission: a file under the
+ * data root, one version (ETag) of an object in an S3 data source, or a
+ * table or collection of a database data source with the key that splits it.
+ */
+export type JobInputSource =
+  | { kind: 'file' }
+  | { kind: 'object'; dataSourceId: string; bucket: string; key: string; etag: string }
+  | {
+      kind: 'table';
+      dataSourceId: string;
+      driver: 'postgres' | 'mysql' | 'mongodb';
+      table: string;
+      splitKey: string | null;
+    };
+
+/**
  * A unit of work on `cloudflow.tasks`. Small on purpose: the worker reads the
  * job (pipeline snapshot, input, output) from the store, and the data itself
  * from the source; Kafka never carries rows.
@@ -24,7 +55,7 @@ export const TaskMessageSchema = z.object({
   jobId: z.string(),
   taskId: z.string(),
   seq: z.number().int().min(0),
-  /** `range`: process a byte range; `finalize`: assemble a file output from its parts. */
+  /** `range`: process a byte range or key range; `finalize`: assemble a file output from its parts. */
   kind: z.enum(['range', 'finalize']),
   attempt: z.number().int().min(1),
   range: z
@@ -34,6 +65,7 @@ export const TaskMessageSchema = z.object({
       firstLine: z.number().int().min(1),
     })
     .optional(),
+  keys: KeyRangeSchema.optional(),
 });
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 

@@ -32,6 +32,9 @@ import {
   DATA_SOURCE_TYPE_NAMES,
   DataSourceMetadataSchema,
   TransitKeysSchema,
+  DataSourceLookupSchema,
+  DataSourceRefSchema,
+  OpenedDataSourceSchema,
 } from '../datasources/datasource';
 import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
 import {
@@ -211,6 +214,33 @@ export const RpcContracts = {
       }),
     }),
     response: DataSourceSchema,
+  },
+  /**
+   * Service to service (scheduler, worker): which data source of a workspace
+   * a step or input means. Never user-facing; carries no credentials.
+   */
+  'datasources.resolve': {
+    topic: Topics.rpc.datasourceBroker,
+    request: z.object({ workspaceId: ResourceId, lookup: DataSourceLookupSchema }),
+    response: DataSourceRefSchema,
+  },
+  /**
+   * Service to service: a data source's connection string, for the work of
+   * one workspace only, sealed to the caller's one-off public key (`recipient`, a P-256 JWK).
+   */
+  'datasources.open': {
+    topic: Topics.rpc.datasourceBroker,
+    request: z.object({
+      workspaceId: ResourceId,
+      dataSourceId: ResourceId,
+      recipient: z.object({
+        kty: z.literal('EC'),
+        crv: z.literal('P-256'),
+        x: z.string(),
+        y: z.string(),
+      }),
+    }),
+    response: OpenedDataSourceSchema,
   },
   'datasources.delete': {
     topic: Topics.rpc.datasourceBroker,

@@ -372,7 +372,7 @@ describe('validateSteps', () => {
 
     it("refuses a source without 'path'", () => {
       expect(sourceProblems({})).toEqual([
-        "Step 'source' (steps[0]) missing required field 'path'",
+        "Step 'source' (steps[0]) missing required field 'path' (or 'datasource' to read a data source)",
       ]);
     });
 
@@ -468,19 +468,76 @@ describe('validateSteps', () => {
 
     it('refuses a sink with both target and path', () => {
       expect(sinkProblems({ target: 'db://people', path: '/out/people.csv' })).toEqual([
-        "Step 'sink' (steps[0]) must set either 'target' or 'path', not both",
+        "Step 'sink' (steps[0]) must set one of 'target', 'path', not several",
       ]);
     });
 
     it('refuses a sink with neither target nor path', () => {
       expect(sinkProblems({ format: 'csv' })).toEqual([
-        "Step 'sink' (steps[0]) missing required field 'target' (or 'path' for a file sink)",
+        "Step 'sink' (steps[0]) missing required field 'target' (or 'path' for a file sink, 'datasource' for a data source)",
+      ]);
+    });
+
+    it.each([
+      [{ datasource: 'warehouse', table: 'public.orders' }],
+      [{ datasource: 'ds_0193', collection: 'events' }],
+      [{ datasource: 'lake', object: 'out/items.jsonl', format: 'jsonl' }],
+      [{ datasource: 'exports' }],
+    ])('accepts a sink that names a data source: %j', (config) => {
+      const step = { type: 'sink', config };
+      expect(validateSteps([step])).toEqual({ ok: true, value: [step] });
+    });
+
+    it('refuses a data-source sink that also names a path', () => {
+      expect(sinkProblems({ datasource: 'lake', path: '/out/x.csv' })).toEqual([
+        "Step 'sink' (steps[0]) must set one of 'path', 'datasource', not several",
+      ]);
+    });
+
+    it('refuses driver options smuggled into a data-source sink', () => {
+      expect(sinkProblems({ datasource: 'warehouse', table: 't', sslmode: 'disable' })).toEqual([
+        "Step 'sink' (steps[0]) has unknown field 'sslmode'",
       ]);
     });
 
     it('refuses a format on a database sink', () => {
       expect(sinkProblems({ target: 'db://people', format: 'csv' })).toEqual([
         "Step 'sink' (steps[0]) has unknown field 'format'",
+      ]);
+    });
+  });
+
+  describe('sources that name a data source', () => {
+    const sourceProblems = (config: object) => {
+      const result = validateSteps([{ type: 'source', config }]);
+      return result.ok ? [] : result.problems;
+    };
+
+    it.each([
+      [{ datasource: 'warehouse', table: 'orders', splitKey: 'order_id' }],
+      [{ datasource: 'documents', collection: 'events' }],
+      [{ datasource: 'lake', object: 'in/data.csv', format: 'csv', csv: { delimiter: ';' } }],
+    ])('accepts %j', (config) => {
+      const step = { type: 'source', config };
+      expect(validateSteps([step])).toEqual({ ok: true, value: [step] });
+    });
+
+    it('refuses a source with both a path and a data source', () => {
+      expect(sourceProblems({ path: '/in/a.csv', datasource: 'lake' })).toEqual([
+        "Step 'source' (steps[0]) must set either 'path' or 'datasource', not both",
+      ]);
+    });
+
+    it('refuses a source with neither', () => {
+      expect(sourceProblems({ format: 'csv' })).toEqual([
+        "Step 'source' (steps[0]) missing required field 'path' (or 'datasource' to read a data source)",
+      ]);
+    });
+
+    it('refuses an empty table name and an unknown field, naming both', () => {
+      expect(sourceProblems({ datasource: 'warehouse', table: '', where: '1=1' })).toEqual([
+        "Step 'source' (steps[0]) field 'table' must be at least 1 character(s)",
+        "Step 'source' (steps[0]) has unknown field 'where'",
       ]);
     });
   });

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import {
-  SinkConfigSchema,
-  SourceConfigSchema,
+  CollectionSinkConfigSchema,
+  DataSourceSinkConfigSchema,
+  DataSourceSourceConfigSchema,
+  FileSinkConfigSchema,
+  FileSourceConfigSchema,
   type SinkConfig,
   type SourceConfig,
 } from './step-configs';
@@ -95,7 +98,7 @@ function validateStep(raw: unknown, index: number, count: number): ValidationRes
 
   switch (type) {
     case 'source':
-      return parseConfig(name, SourceConfigSchema, config, (c) => ({ type: 'source', config: c }));
+      return validateSourceConfig(name, config);
     case 'sink':
       return validateSinkConfig(name, config);
     case 'transform':
@@ -123,17 +126,42 @@ function validateTransformConfig(
   }));
 }
 
+function validateSourceConfig(
+  name: string,
+  config: Record<string, unknown>,
+): ValidationResult<PipelineStep> {
+  const kinds = ['path', 'datasource'].filter((k) => k in config);
+  if (kinds.length === 0) {
+    return fail(`${name} missing required field 'path' (or 'datasource' to read a data source)`);
+  }
+  if (kinds.length > 1) return fail(`${name} must set either 'path' or 'datasource', not both`);
+  const schema = 'path' in config ? FileSourceConfigSchema : DataSourceSourceConfigSchema;
+  return parseConfig(name, schema as z.ZodType<SourceConfig>, config, (c) => ({
+    type: 'source',
+    config: c,
+  }));
+}
+
 function validateSinkConfig(
   name: string,
   config: Record<string, unknown>,
 ): ValidationResult<PipelineStep> {
-  if (!('target' in config) && !('path' in config)) {
-    return fail(`${name} missing required field 'target' (or 'path' for a file sink)`);
+  const kinds = ['target', 'path', 'datasource'].filter((k) => k in config);
+  if (kinds.length === 0) {
+    return fail(
+      `${name} missing required field 'target' (or 'path' for a file sink, 'datasource' for a data source)`,
+    );
   }
-  if ('target' in config && 'path' in config)
-    return fail(`${name} must set either 'target' or 'path', not both`);
-  const branch = 'target' in config ? SinkConfigSchema.options[0] : SinkConfigSchema.options[1];
-  return parseConfig(name, branch as z.ZodType<SinkConfig>, config, (c) => ({
+  if (kinds.length > 1) {
+    return fail(`${name} must set one of ${kinds.map((k) => `'${k}'`).join(', ')}, not several`);
+  }
+  const schema =
+    'target' in config
+      ? CollectionSinkConfigSchema
+      : 'path' in config
+        ? FileSinkConfigSchema
+        : DataSourceSinkConfigSchema;
+  return parseConfig(name, schema as z.ZodType<SinkConfig>, config, (c) => ({
     type: 'sink',
     config: c,
   }));
