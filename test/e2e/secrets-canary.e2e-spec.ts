@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { CreatedApiKey, CreatedWorkspace } from '@cloudflow/contracts';
-import { SPEC_CREATE_PIPELINE_BODY, uniqueName, withDatabase } from '@cloudflow/testing';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client as PgClient } from 'pg';
+import { SPEC_CREATE_PIPELINE_BODY, testEnv, uniqueName, withDatabase } from '@cloudflow/testing';
+import { createPipeline, submitJob, waitForJob } from './support/jobs';
 import { SPEC_API_KEY, Stack, eventually } from './support/stack';
 import {
   Browser,
@@ -17,9 +21,80 @@ import {
 type Offsets = Map<string, { partition: number; offset: number }[]>;
 
 /**
+ * A job that uses data sources with canary credentials — an S3 secret key
+ * to read its input, a PostgreSQL password to write its output — so the
+ * scheduler and a worker fetch both from the broker. Returns the secrets.
+ */
+async function runJobWithSecrets(stack: Stack, apiBodies: string[]): Promise<string[]> {
+  const s3Secret = `canary-s3-secret-${uniqueName('s3')}`;
+  const pgPassword = `canary-pg-pw-${uniqueName('pg')}`;
+  const role = uniqueName('canary').replaceAll('-', '_').toLowerCase();
+  const bucket = `canary-${randomUUID().slice(0, 8)}`;
+  const endpoint = testEnv('CLOUDFLOW_TEST_S3_ENDPOINT');
+  const pgDatabase = new URL(testEnv('CLOUDFLOW_TEST_POSTGRES_URL')).pathname.slice(1);
+  const admin = new PgClient({ connectionString: testEnv('CLOUDFLOW_TEST_POSTGRES_URL') });
+  await admin.connect();
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'AKIACANARY', secretAccessKey: s3Secret },
+  });
+  try {
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${pgPassword}'`);
+    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
+    // The test database admits only the roles it names.
+    await admin.query(`GRANT CONNECT ON DATABASE ${pgDatabase} TO ${role}`);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'in.csv', Body: 'id,name\n1,ada\n2,alan\n' }),
+    );
+    const pgUrl = new URL(testEnv('CLOUDFLOW_TEST_POSTGRES_URL'));
+    pgUrl.username = role;
+    pgUrl.password = pgPassword;
+    for (const body of [
+      {
+        type: 's3',
+        name: 'canary lake',
+        connectionString: `s3://AKIACANARY:${s3Secret}@${bucket}/?endpoint=${encodeURIComponent(endpoint)}`,
+      },
+      { type: 'postgres', name: 'canary sink', connectionString: pgUrl.toString() },
+    ]) {
+      const created = await stack.api().post('/api/v1/datasources', body);
+      if (created.status !== 201) throw new Error(`data source refused: ${created.text}`);
+      apiBodies.push(created.text);
+    }
+    const pipeline = await createPipeline(stack.api(), {
+      name: 'canary job',
+      steps: [
+        { type: 'transform', config: { operation: 'uppercase' } },
+        { type: 'sink', config: { datasource: 'canary sink', table: `${role}.people` } },
+      ],
+    });
+    const submitted = await submitJob(stack.api(), {
+      pipelineId: pipeline.id,
+      input: `s3://${bucket}/in.csv`,
+    });
+    const job = await waitForJob(stack.api(), submitted.jobId);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', error: null, progress: { rowsWritten: 2 } });
+    apiBodies.push(JSON.stringify(job));
+    const written = await admin.query(`SELECT name FROM ${role}.people ORDER BY id`);
+    expect(written.rows.map((r: { name: string }) => r.name)).toEqual(['ADA', 'ALAN']);
+    await admin.query(`DROP SCHEMA ${role} CASCADE`);
+    await admin.query(`DROP OWNED BY ${role}`);
+    await admin.query(`DROP ROLE ${role}`);
+  } finally {
+    s3.destroy();
+    await admin.end();
+  }
+  return [s3Secret, pgPassword];
+}
+
+/**
  * Canary: known secrets (the bootstrap key, a key issued through the API, a
  * new workspace's admin key, a user's password, a client secret, an
- * authorization code, refresh and access tokens) are used, then looked for
+ * authorization code, refresh and access tokens, data-source passwords, one
+ * pair used by a job's scheduler and worker) are used, then looked for
  * in plaintext in every MongoDB document, every log line and every Kafka
  * message the stack wrote.
  */
@@ -168,6 +243,7 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
         (await stack.api().get('/api/v1/datasources')).text,
       );
       secrets.push(dbPassword, newDbPassword);
+      secrets.push(...(await runJobWithSecrets(stack, apiBodies)));
       const after = await offsets();
 
       const client = await MongoClient.connect(
