@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -7,42 +6,12 @@ import type { Job } from '@cloudflow/contracts';
 import { withDatabase, type ServiceProcess } from '@cloudflow/testing';
 import { Stack, eventually } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
+import { bigCsv, bigCsvRows, freezeWorkerMidTask, rowsChecksum } from './support/workers';
 
 const ROWS = 60_000;
 const SINK = 'resilience';
 const WORKER_GROUP = 'cloudflow.worker.tasks';
 const TASK_TOPIC = 'cloudflow.tasks';
-
-/** Rows with quoted commas and embedded newlines every so often, so task boundaries are tested too. */
-function bigCsv(rows: number): string {
-  const lines = ['id,name,city,note'];
-  for (let i = 0; i < rows; i++) {
-    const note = i % 7 === 0 ? `"line one\nline ""two"", ${i}"` : `plain note ${i}`;
-    lines.push(`${i},user ${i},${i % 2 ? 'Berlin' : '"Paris, FR"'},${note}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** Order-independent: a multiset of rows hashes the same whatever order they come in. */
-function checksum(rows: { id: unknown; name: unknown; city: unknown; note: unknown }[]): string {
-  let sum = 0n;
-  for (const r of rows) {
-    const digest = createHash('sha256')
-      .update(JSON.stringify([r.id, r.name, r.city, r.note]))
-      .digest();
-    sum = (sum + digest.readBigUInt64BE(0)) % (1n << 64n);
-  }
-  return sum.toString(16);
-}
-
-function expectedRows() {
-  return Array.from({ length: ROWS }, (_, i) => ({
-    id: String(i),
-    name: `USER ${i}`,
-    city: i % 2 ? 'BERLIN' : 'PARIS, FR',
-    note: i % 7 === 0 ? `LINE ONE\nLINE "TWO", ${i}` : `PLAIN NOTE ${i}`,
-  }));
-}
 
 /**
  * The guarantees with real processes: a worker killed with kill -9 or frozen
@@ -62,61 +31,11 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       .find({ _job: jobId }, { projection: { _id: 0, _job: 0 } })
       .toArray();
 
-  /** Workers (by process) holding an open claim of the job: not committed, not failed. */
-  const workersMidTask = async (jobId: string, candidates: ServiceProcess[]) => {
-    const db = mongo.db();
-    const committed = new Set(
-      (await db.collection('task_commits').find({ jobId, outcome: 'committed' }).toArray()).map(
-        (c) => c['taskId'],
-      ),
-    );
-    const failed = new Set(
-      (await db.collection('task_failures').find({ jobId }).toArray()).map((f) => f['_id']),
-    );
-    const claims = await db.collection('task_claims').find({ jobId }).toArray();
-    return candidates.filter((w) =>
-      claims.some(
-        (c) =>
-          String(c['workerId']).startsWith(`worker-${w.pid}-`) &&
-          !committed.has(c['taskId']) &&
-          !failed.has(c['_id']),
-      ),
-    );
-  };
-
-  /**
-   * Freezes (SIGSTOP) a worker while it is in the middle of a task: a worker
-   * caught between two tasks is thawed and the next busy one is tried.
-   */
-  const freezeWorkerMidTask = async (
-    jobId: string,
-    candidates: ServiceProcess[],
-  ): Promise<ServiceProcess> => {
-    for (let tries = 0; tries < 50; tries++) {
-      let busy: ServiceProcess[] = [];
-      await eventually(
-        async () => {
-          busy = await workersMidTask(jobId, candidates);
-          return busy.length > 0;
-        },
-        30_000,
-        20,
-      );
-      const worker = busy[0] as ServiceProcess;
-      worker.signal('SIGSTOP');
-      // Writes it had in flight land; then its claim must still be open.
-      await new Promise((r) => setTimeout(r, 300));
-      if ((await workersMidTask(jobId, [worker])).length > 0) return worker;
-      worker.signal('SIGCONT');
-    }
-    throw new Error('no worker could be caught in the middle of a task');
-  };
-
   const expectExactlyOnce = async (jobId: string) => {
-    const rows = (await sinkRows(jobId)) as unknown as Parameters<typeof checksum>[0];
+    const rows = (await sinkRows(jobId)) as unknown as Parameters<typeof rowsChecksum>[0];
     expect(rows.length).toBe(ROWS);
     expect(new Set(rows.map((r) => r.id)).size).toBe(ROWS);
-    expect(checksum(rows)).toBe(checksum(expectedRows()));
+    expect(rowsChecksum(rows)).toBe(rowsChecksum(bigCsvRows(ROWS)));
   };
 
   /** Where the task topic ended before this suite: the replay goes back to here. */
@@ -180,7 +99,10 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       50,
     );
     // Caught mid-task (frozen first, so the check cannot race the kill), then killed.
-    const victim = await freezeWorkerMidTask(job.jobId, [stack.service('worker'), worker2]);
+    const victim = await freezeWorkerMidTask(mongo.db(), job.jobId, [
+      stack.service('worker'),
+      worker2,
+    ]);
     const killedAt = Date.now();
     await victim.stop('SIGKILL');
 
@@ -291,7 +213,7 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
       30_000,
       50,
     );
-    const hung = await freezeWorkerMidTask(job.jobId, [replayer, spare]);
+    const hung = await freezeWorkerMidTask(mongo.db(), job.jobId, [replayer, spare]);
     const frozenAt = Date.now();
     try {
       const retried = await eventually(
