@@ -1,6 +1,11 @@
-// Compiles services/ and libs/ to dist/ with SWC (decorator metadata included,
-// as NestJS needs it), rewriting @cloudflow/* imports to relative paths so the
-// output runs with plain `node`. Type-checking is `npm run typecheck`'s job.
+// Compiles services/, libs/ and the TypeScript commands of tools/ to dist/ with
+// SWC (decorator metadata included, as NestJS needs it), rewriting @cloudflow/*
+// imports to relative paths so the output runs with plain `node`.
+// Type-checking is `npm run typecheck`'s job.
+//
+//   node tools/build.mjs            # into dist/
+//   node tools/build.mjs tmp/<dir>  # elsewhere under tmp/: a command run next to live
+//                                   # services (secrets:reseal) must not replace their dist/
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -8,7 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(root, 'dist');
+const outDir = resolve(root, process.argv[2] ?? 'dist');
+if (outDir !== join(root, 'dist') && !outDir.startsWith(join(root, 'tmp') + '/')) {
+  // The directory is emptied first: only dist/ or one under tmp/.
+  throw new Error(`build output must be dist/ or a directory under tmp/, not ${outDir}`);
+}
 const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
 
 async function* sources(dir) {
@@ -30,7 +39,7 @@ const started = Date.now();
 await rm(outDir, { recursive: true, force: true });
 let count = 0;
 const jobs = [];
-for (const top of ['libs', 'services']) {
+for (const top of ['libs', 'services', 'tools']) {
   for await (const file of sources(join(root, top))) {
     jobs.push(
       (async () => {
@@ -59,4 +68,4 @@ for (const top of ['libs', 'services']) {
   }
 }
 await Promise.all(jobs);
-console.log(`built ${count} files into dist/ in ${Date.now() - started} ms`);
+console.log(`built ${count} files into ${relative(root, outDir)}/ in ${Date.now() - started} ms`);

@@ -17,9 +17,10 @@ export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false
 export CLOUDFLOW_BOOTSTRAP_API_KEY="${CLOUDFLOW_BOOTSTRAP_API_KEY:-FAKE-API-KEY-123456}"
 export CLOUDFLOW_DATA_DIR="${CLOUDFLOW_DATA_DIR:-$ROOT/tmp/data}"
 # Seals secrets at rest (the OAuth signing key). Generated once and kept for
-# as long as the database it seals secrets in, since a new key cannot open
-# what the old one sealed: next to the local infrastructure's data (outside
-# the checkout, shared by every clone), or in tmp/ with servers of your own.
+# as long as the database it seals secrets in (replacing it is a rotation:
+# docs/operations/secret-key-rotation.md): next to the local infrastructure's
+# data (outside the checkout, shared by every clone), or in tmp/ with servers
+# of your own.
 if [[ -z "${CLOUDFLOW_SECRET_KEY:-}" ]]; then
   KEY_FILE="$ROOT/tmp/secret.key"
   if [[ -z "${KAFKA_BROKERS:-}" || -z "${MONGO_URL:-}" ]]; then

@@ -65,10 +65,10 @@ function makeRow(id, rand) {
 }
 
 /** Answers `{ path, bytes, rows }` of the cached input CSV, generating it when needed. */
-export async function ensureInputCsv(rows) {
+export async function ensureInputCsv(rows, name = 'bench') {
   await mkdir(BENCH_DIR, { recursive: true });
-  const path = join(BENCH_DIR, 'bench.csv');
-  const metaPath = join(BENCH_DIR, 'bench.csv.json');
+  const path = join(BENCH_DIR, `${name}.csv`);
+  const metaPath = join(BENCH_DIR, `${name}.csv.json`);
   if (existsSync(path) && existsSync(metaPath)) {
     try {
       const meta = JSON.parse(readFileSync(metaPath, 'utf8'));

@@ -14,6 +14,7 @@ void runService({
     ApiKeysModule.forRoot({ bootstrapKey: config.CLOUDFLOW_BOOTSTRAP_API_KEY }),
     OAuthModule.forRoot({
       secretKey: config.CLOUDFLOW_SECRET_KEY,
+      previousSecretKeys: config.CLOUDFLOW_SECRET_KEY_PREVIOUS,
       issuer: config.OAUTH_ISSUER,
       accessTokenLifetimeSeconds: config.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenLifetimeSeconds: config.OAUTH_REFRESH_TOKEN_TTL_SECONDS,

@@ -11,6 +11,7 @@ void runService({
   features: (config) => [
     DataSourcesModule.forRoot({
       secretKey: config.CLOUDFLOW_SECRET_KEY,
+      previousSecretKeys: config.CLOUDFLOW_SECRET_KEY_PREVIOUS,
       allowLoopback: config.DATASOURCE_ALLOW_LOOPBACK,
       allowPrivate: config.DATASOURCE_ALLOW_PRIVATE,
       testTimeoutMs: config.DATASOURCE_TEST_TIMEOUT_MS,

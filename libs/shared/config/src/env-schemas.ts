@@ -1,6 +1,13 @@
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 
+const SECRET_KEY_FORMAT = 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)';
+
+/** Base64 of exactly 32 bytes: the length AES-256 needs (SecretBox checks it again). */
+function isSecretKey(value: string): boolean {
+  return Buffer.from(value, 'base64').length === 32;
+}
+
 /** Building blocks for service config schemas; one variable, one meaning, everywhere. */
 export const env = {
   port: (fallback: number) =>
@@ -67,10 +74,32 @@ export const env = {
 
   optionalUrl: () => z.string().url({ message: 'must be a URL' }).optional(),
   /** Base64 of 32 random bytes: the key that seals secrets at rest. Required. */
-  secretKey: () =>
-    z.string().refine((value) => Buffer.from(value, 'base64').length === 32, {
-      message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
-    }),
+  secretKey: () => z.string().refine(isSecretKey, { message: SECRET_KEY_FORMAT }),
+
+  /**
+   * Comma-separated secret keys, each like `secretKey`, none by default: keys
+   * values may still be sealed with while a rotation is under way. Problems
+   * name a key by its position, never by its value.
+   */
+  previousSecretKeys: () =>
+    z
+      .string()
+      .default('')
+      .transform((value, context) => {
+        const keys = value
+          .split(',')
+          .map((key) => key.trim())
+          .filter(Boolean);
+        keys.forEach((key, index) => {
+          if (!isSecretKey(key)) {
+            context.addIssue({
+              code: 'custom',
+              message: `key ${index + 1} of ${keys.length} ${SECRET_KEY_FORMAT}`,
+            });
+          }
+        });
+        return keys;
+      }),
 };
 
 /** Variables every service reads. */
@@ -102,6 +131,19 @@ export const DataSourceNetworkEnvSchema = z.object({
   DATASOURCE_ALLOW_PRIVATE: env.boolean(false),
   /** Connecting to a data source (and each metadata or planning query) ends within this. */
   DATASOURCE_TIMEOUT_MS: env.positiveInt(10_000),
+});
+
+/**
+ * Variables of services that seal secrets at rest (auth, datasource-broker)
+ * and of `npm run secrets:reseal`. To rotate, the new key becomes
+ * CLOUDFLOW_SECRET_KEY and the old one moves to CLOUDFLOW_SECRET_KEY_PREVIOUS
+ * until every value is re-sealed (docs/operations/secret-key-rotation.md).
+ */
+export const SecretKeyEnvSchema = z.object({
+  /** Seals every new value; must open (or be listed with) every stored one. Required. */
+  CLOUDFLOW_SECRET_KEY: env.secretKey(),
+  /** Keys stored values may still be sealed with; they open, never seal. */
+  CLOUDFLOW_SECRET_KEY_PREVIOUS: env.previousSecretKeys(),
 });
 
 /** Variables of services that keep state in MongoDB. */

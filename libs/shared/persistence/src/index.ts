@@ -5,3 +5,5 @@ export * from './mongo-health';
 export * from './mongo-errors';
 export * from './secret-box';
 export * from './sealed-key-pairs';
+export * from './sealed-fields';
+export * from './reseal';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { mongo } from 'mongoose';
+import type { KeyPairStore } from './sealed-fields';
 import type { SecretBox } from './secret-box';
 
 interface KeyPairDocument {
@@ -9,7 +10,7 @@ interface KeyPairDocument {
   /** Absent on keys stored before it was recorded: the store's own algorithm. */
   alg?: string;
   publicJwk: JWK;
-  /** The private JWK, sealed with CLOUDFLOW_SECRET_KEY. */
+  /** The private JWK, sealed with CLOUDFLOW_SECRET_KEY for the store's purpose. */
   sealedPrivateJwk: string;
   createdAt: Date;
 }
@@ -29,14 +30,20 @@ export interface LoadedKeyPair {
  * replicas starting at the same moment are harmless.
  */
 export class SealedKeyPairs {
+  private readonly keys: mongo.Collection<KeyPairDocument>;
+  /** Names the keys in errors and binds the sealed halves to this use. */
+  private readonly purpose: string;
+
   constructor(
-    private readonly keys: mongo.Collection<KeyPairDocument>,
+    db: mongo.Db,
+    store: KeyPairStore,
     private readonly box: SecretBox,
     private readonly alg: string,
-    /** Names the keys in errors and binds the sealed halves to this use. */
-    private readonly purpose: string,
     private readonly options: { crv?: string } = {},
-  ) {}
+  ) {
+    this.keys = db.collection<KeyPairDocument>(store.collection);
+    this.purpose = store.purpose;
+  }
 
   /** The key pair to use, created if there is none yet. */
   async current(): Promise<LoadedKeyPair> {
@@ -62,14 +69,20 @@ export class SealedKeyPairs {
   }
 
   private async open(stored: KeyPairDocument): Promise<PrivateKey> {
+    let opened: string;
+    try {
+      opened = this.box.open(stored.sealedPrivateJwk, this.purpose);
+    } catch (error) {
+      // SecretBox says which key id the value needs and which settings to check.
+      const reason = error instanceof Error ? error.message : 'cannot be opened';
+      throw new Error(`the stored ${this.purpose} key ${stored._id}: ${reason}`);
+    }
     let jwk: JWK;
     try {
-      jwk = JSON.parse(this.box.open(stored.sealedPrivateJwk, this.purpose)) as JWK;
+      jwk = JSON.parse(opened) as JWK;
     } catch {
-      throw new Error(
-        `the stored ${this.purpose} key ${stored._id} cannot be opened with CLOUDFLOW_SECRET_KEY; ` +
-          'it must be the key it was sealed with',
-      );
+      // JSON.parse quotes its input in errors: that input is a private key.
+      throw new Error(`the stored ${this.purpose} key ${stored._id} is not a JWK`);
     }
     return importJWK(jwk, stored.alg ?? this.alg);
   }

@@ -19,14 +19,19 @@ import { OAUTH_SETTINGS, SigningKeys, type OAuthSettings } from './signing-keys'
 export interface OAuthModuleOptions extends Omit<OAuthSettings, 'secretBox'> {
   /** Base64 of the 32-byte key that seals the signing key at rest. */
   secretKey: string;
+  /** Keys the signing key may still be sealed with during a rotation. */
+  previousSecretKeys: string[];
 }
 
 /** Users, OAuth clients and the OAuth 2.0 authorization server. */
 @Module({})
 export class OAuthModule {
   static forRoot(options: OAuthModuleOptions): DynamicModule {
-    const { secretKey, ...rest } = options;
-    const settings: OAuthSettings = { ...rest, secretBox: new SecretBox(secretKey) };
+    const { secretKey, previousSecretKeys, ...rest } = options;
+    const settings: OAuthSettings = {
+      ...rest,
+      secretBox: new SecretBox(secretKey, previousSecretKeys),
+    };
     return {
       module: OAuthModule,
       imports: [

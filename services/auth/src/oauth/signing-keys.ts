@@ -5,6 +5,7 @@ import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import type { Connection } from 'mongoose';
 import { ACCESS_TOKEN_AUDIENCE, type Jwks } from '@cloudflow/contracts';
 import {
+  OAUTH_SIGNING_KEYS,
   SealedKeyPairs,
   databaseOf,
   type LoadedKeyPair,
@@ -47,10 +48,10 @@ export class SigningKeys implements OnModuleInit {
     @Inject(OAUTH_SETTINGS) private readonly settings: OAuthSettings,
   ) {
     this.keys = new SealedKeyPairs(
-      databaseOf(connection).collection('oauth_signing_keys'),
+      databaseOf(connection),
+      OAUTH_SIGNING_KEYS,
       settings.secretBox,
       ALG,
-      'oauth-signing-key',
     );
   }
 

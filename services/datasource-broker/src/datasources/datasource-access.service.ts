@@ -8,11 +8,10 @@ import {
   type OpenedDataSource,
 } from '@cloudflow/contracts';
 import { parseConnectionString, type ConnectionConfig } from '@cloudflow/connectors';
-import { SecretBox, type WorkspaceScope } from '@cloudflow/persistence';
+import { DATA_SOURCE_CONNECTIONS, SecretBox, type WorkspaceScope } from '@cloudflow/persistence';
 import type { DataSourceDocument } from './datasource.schema';
 import { DataSourcesRepository } from './datasources.repository';
 import { SECRET_BOX } from './secret-box.token';
-import { sealPurpose } from './datasources.service';
 
 /** An `s3://` input matches among at most this many S3 data sources of a workspace. */
 const MAX_S3_CANDIDATES = 500;
@@ -43,7 +42,7 @@ export class DataSourceAccessService {
     const key = await importJWK(recipient, 'ECDH-ES').catch(() => {
       throw new AppError(ErrorCode.BadRequest, 'recipient is not a P-256 public key');
     });
-    const raw = this.box.open(doc.sealed, sealPurpose(doc._id));
+    const raw = this.box.open(doc.sealed, DATA_SOURCE_CONNECTIONS.purposeOf(doc._id));
     const sealed = await new CompactEncrypt(new TextEncoder().encode(raw))
       .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM' })
       .encrypt(key);
@@ -115,7 +114,10 @@ export class DataSourceAccessService {
   }
 
   private configOf(doc: DataSourceDocument): ConnectionConfig {
-    const parsed = parseConnectionString(doc.type, this.box.open(doc.sealed, sealPurpose(doc._id)));
+    const parsed = parseConnectionString(
+      doc.type,
+      this.box.open(doc.sealed, DATA_SOURCE_CONNECTIONS.purposeOf(doc._id)),
+    );
     if (!parsed.ok) throw new Error(`stored data source ${doc._id} no longer parses`);
     return parsed.config;
   }

@@ -1,5 +1,5 @@
 import { Schema } from 'mongoose';
-import type { TenantDocument } from '@cloudflow/persistence';
+import { DATA_SOURCE_CONNECTIONS, type TenantDocument } from '@cloudflow/persistence';
 
 /**
  * A data source as stored: the connection string only sealed (AES-256-GCM,
@@ -11,13 +11,14 @@ export interface DataSourceDocument extends TenantDocument {
   driver: 'postgres' | 'mysql' | 'mongodb' | 's3' | 'file';
   /** Canonical URL form with the password replaced by `****`. */
   display: string;
-  /** The connection string as given, sealed with CLOUDFLOW_SECRET_KEY. */
+  /** The connection string as given, sealed with CLOUDFLOW_SECRET_KEY (DATA_SOURCE_CONNECTIONS). */
   sealed: string;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export const DATA_SOURCES_COLLECTION = 'data_sources';
+/** Named once, in the registry of sealed fields, which key rotation walks. */
+export const DATA_SOURCES_COLLECTION = DATA_SOURCE_CONNECTIONS.collection;
 
 export const DataSourceSchema = new Schema<DataSourceDocument>(
   {

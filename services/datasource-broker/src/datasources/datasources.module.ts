@@ -19,6 +19,8 @@ import { TransitKeys } from './transit-keys';
 export class DataSourcesModule {
   static forRoot(options: {
     secretKey: string;
+    /** Keys stored values may still be sealed with during a rotation. */
+    previousSecretKeys: string[];
     allowLoopback: boolean;
     allowPrivate: boolean;
     testTimeoutMs: number;
@@ -36,7 +38,10 @@ export class DataSourcesModule {
         DataSourcesService,
         DataSourceAccessService,
         TransitKeys,
-        { provide: SECRET_BOX, useValue: new SecretBox(options.secretKey) },
+        {
+          provide: SECRET_BOX,
+          useValue: new SecretBox(options.secretKey, options.previousSecretKeys),
+        },
         {
           provide: CONNECTION_TESTS,
           useValue: {

@@ -30,6 +30,7 @@ import {
   workspaceDataRoot,
 } from '@cloudflow/engine';
 import {
+  DATA_SOURCE_CONNECTIONS,
   SecretBox,
   newId,
   requireCursor,
@@ -196,7 +197,7 @@ export class DataSourcesService {
       type: request.type,
       driver: config.driver,
       display: redactedConnectionString(config),
-      sealed: this.box.seal(connectionString, sealPurpose(id)),
+      sealed: this.box.seal(connectionString, DATA_SOURCE_CONNECTIONS.purposeOf(id)),
       createdAt: now,
       updatedAt: now,
     };
@@ -232,11 +233,11 @@ export class DataSourcesService {
       const raw =
         changes.connectionString !== undefined
           ? await this.transit.open(changes.connectionString)
-          : this.box.open(current.sealed, sealPurpose(current._id));
+          : this.box.open(current.sealed, DATA_SOURCE_CONNECTIONS.purposeOf(current._id));
       const config = parse(type, raw);
       set.driver = config.driver;
       set.display = redactedConnectionString(config);
-      set.sealed = this.box.seal(raw, sealPurpose(current._id));
+      set.sealed = this.box.seal(raw, DATA_SOURCE_CONNECTIONS.purposeOf(current._id));
     }
     const updated = await this.sources.findOneAndUpdate(scope, { _id: id }, { $set: set });
     if (!updated) throw AppError.notFound('Data source', id);
@@ -255,7 +256,7 @@ export class DataSourcesService {
   /** The stored connection, opened: for the broker's own use (tests, metadata, workers' tasks). */
   async connectionOf(scope: WorkspaceScope, id: string): Promise<ConnectionConfig> {
     const doc = await this.find(scope, id);
-    return parse(doc.type, this.box.open(doc.sealed, sealPurpose(doc._id)));
+    return parse(doc.type, this.box.open(doc.sealed, DATA_SOURCE_CONNECTIONS.purposeOf(doc._id)));
   }
 
   private async find(scope: WorkspaceScope, id: string): Promise<DataSourceDocument> {
@@ -275,10 +276,6 @@ function parse(type: DataSourceType, raw: string): ConnectionConfig {
     );
   }
   return parsed.config;
-}
-
-export function sealPurpose(id: string): string {
-  return `datasource:${id}`;
 }
 
 function defaultName(config: ConnectionConfig): string {

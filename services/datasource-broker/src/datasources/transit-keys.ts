@@ -3,7 +3,12 @@ import { InjectConnection } from '@nestjs/mongoose';
 import { compactDecrypt } from 'jose';
 import type { Connection } from 'mongoose';
 import { AppError, ErrorCode, type TransitKeys as TransitKeySet } from '@cloudflow/contracts';
-import { SealedKeyPairs, SecretBox, databaseOf } from '@cloudflow/persistence';
+import {
+  DATASOURCE_TRANSIT_KEYS,
+  SealedKeyPairs,
+  SecretBox,
+  databaseOf,
+} from '@cloudflow/persistence';
 import { SECRET_BOX } from './secret-box.token';
 
 /**
@@ -18,11 +23,13 @@ export class TransitKeys implements OnModuleInit {
 
   constructor(@InjectConnection() connection: Connection, @Inject(SECRET_BOX) box: SecretBox) {
     this.keys = new SealedKeyPairs(
-      databaseOf(connection).collection('datasource_transit_keys'),
+      databaseOf(connection),
+      DATASOURCE_TRANSIT_KEYS,
       box,
       'ECDH-ES',
-      'datasource-transit-key',
-      { crv: 'P-256' },
+      {
+        crv: 'P-256',
+      },
     );
   }
 

@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '@cloudflow/config';
+import { DatasourceBrokerConfigSchema } from './datasource-broker.config';
+
+const key = () => randomBytes(32).toString('base64');
+const REQUIRED = { KAFKA_BROKERS: '127.0.0.1:9092', MONGO_URL: 'mongodb://127.0.0.1:27017/cf' };
+
+describe('DatasourceBrokerConfigSchema', () => {
+  it('reads the keys credentials and the transit key may be sealed with while one is rotated', () => {
+    const [current, old, older] = [key(), key(), key()];
+    const config = loadConfig(DatasourceBrokerConfigSchema, {
+      ...REQUIRED,
+      CLOUDFLOW_SECRET_KEY: current,
+      CLOUDFLOW_SECRET_KEY_PREVIOUS: `${old},${older}`,
+    });
+    expect(config.CLOUDFLOW_SECRET_KEY).toBe(current);
+    expect(config.CLOUDFLOW_SECRET_KEY_PREVIOUS).toEqual([old, older]);
+  });
+
+  it('has no previous keys unless told', () => {
+    const config = loadConfig(DatasourceBrokerConfigSchema, {
+      ...REQUIRED,
+      CLOUDFLOW_SECRET_KEY: key(),
+    });
+    expect(config.CLOUDFLOW_SECRET_KEY_PREVIOUS).toEqual([]);
+  });
+});
