@@ -2,7 +2,8 @@
 // (docs/operations/secret-key-rotation.md). Re-seals every sealed value of
 // the database in MONGO_URL with CLOUDFLOW_SECRET_KEY, opening old values
 // with CLOUDFLOW_SECRET_KEY_PREVIOUS. Prints counts and key ids, never a key
-// or a secret; exits non-zero when anything fails.
+// or a secret; exits 1 when anything fails, 2 when values changed meanwhile
+// (run it again: only a run that exits 0 says every value is current).
 import mongoose from 'mongoose';
 import { MongoEnvSchema, SecretKeyEnvSchema, loadConfig } from '@cloudflow/config';
 import { SecretBox, databaseOf, resealAll, type ResealCounts } from '@cloudflow/persistence';
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   try {
     const counts = await resealAll(databaseOf(connection), box);
     for (const line of report(counts, box.keyId)) console.log(line);
+    // Exit 2 until a run finds every value current: step 4 may be automated on the exit code.
+    if (counts.some((c) => c.skipped > 0)) process.exitCode = 2;
   } finally {
     await connection.close();
   }

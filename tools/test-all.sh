@@ -60,7 +60,7 @@ if [[ -z "${KAFKA_BROKERS:-}" || -z "${MONGO_URL:-}" ]]; then
 fi
 echo "KAFKA_BROKERS=$KAFKA_BROKERS MONGO_URL=$MONGO_URL"
 
-# PostgreSQL, MariaDB and S3 (moto) for the connector tests.
+# PostgreSQL, MariaDB, S3 (moto) and FerretDB checking passwords for the connector tests.
 started_databases=false
 if [[ -z "${CLOUDFLOW_TEST_POSTGRES_URL:-}" ]]; then
   if ! bash deploy/local/databases status >/dev/null 2>&1; then started_databases=true; fi

@@ -14,6 +14,6 @@ export default async function globalSetup(): Promise<void> {
     `\ninfrastructure (${infra.origin}): kafka ${infra.kafkaBrokers}, mongo ${infra.mongoUrl}\n`,
   );
   (globalThis as { __cloudflowInfraStop?: () => Promise<void> }).__cloudflowInfraStop = infra.stop;
-  // Connector tests reach real PostgreSQL, MariaDB and S3 servers.
+  // Connector tests reach real PostgreSQL, MariaDB, S3 and password-checking MongoDB-wire servers.
   Object.assign(process.env, await provideDatabases());
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { freePort, testEnv } from '@cloudflow/testing';
+import { MongoClient } from 'mongodb';
+import { freePort, testEnv, uniqueName, withDatabase } from '@cloudflow/testing';
 import { parseConnectionString, type DataSourceType } from './connection-string';
 import type { ConnectionTestResult } from '@cloudflow/contracts';
 import { testConnection } from './connection-test';
@@ -80,6 +81,129 @@ describe.each([
   });
 });
 
+describe('testConnection against a real MongoDB-wire server that checks passwords', () => {
+  /** The test user's URL with `change` applied: the user was created in the database 'cloudflow'. */
+  const withUrl = (change: (u: URL) => void): string => {
+    const url = new URL(testEnv('CLOUDFLOW_TEST_MONGO_AUTH_URL'));
+    change(url);
+    return url.toString();
+  };
+  const allStages = ['dns:ok', 'tcp:ok', 'authentication:ok', 'permission:ok', 'query:ok'];
+
+  it('passes every stage with the right credentials', async () => {
+    const result = await probe(
+      'mongodb',
+      withUrl(() => undefined),
+    );
+    expect(result).toMatchObject({ ok: true, driver: 'mongodb' });
+    expect(stagesOf(result)).toEqual(allStages);
+    expect(result.stages[2]?.message).toBe("signed in as 'cloudflow'");
+  });
+
+  it('reports a wrong password at the authentication stage, without the password', async () => {
+    const result = await probe(
+      'mongodb',
+      withUrl((u) => (u.password = 'not-the-password-xyz')),
+    );
+    expect(result.ok).toBe(false);
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'authentication:failed']);
+    expect(result.message).toBe(
+      "authentication: the user 'cloudflow' or its password is wrong (looked up in the database 'cloudflow'; add authSource=admin, or the database the user was created in, if it is another)",
+    );
+    expect(JSON.stringify(result)).not.toContain('not-the-password-xyz');
+    expect(JSON.stringify(result)).not.toContain('cloudflow-test-pw');
+  });
+
+  it('reports an unknown user at the authentication stage, as a wrong password', async () => {
+    const result = await probe(
+      'mongodb',
+      withUrl((u) => {
+        u.username = 'nobody_here';
+        u.searchParams.set('authSource', 'cloudflow');
+      }),
+    );
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'authentication:failed']);
+    expect(result.message).toBe("authentication: the user 'nobody_here' or its password is wrong");
+  });
+
+  it('reports an unknown database at the permission stage, naming the databases there are', async () => {
+    const result = await probe(
+      'mongodb',
+      withUrl((u) => {
+        u.pathname = '/no_such_db';
+        u.searchParams.set('authSource', 'cloudflow');
+      }),
+    );
+    expect(stagesOf(result)).toEqual([
+      'dns:ok',
+      'tcp:ok',
+      'authentication:ok',
+      'permission:failed',
+    ]);
+    expect(result.message).toMatch(
+      /^permission: the database 'no_such_db' does not exist \(MongoDB creates it on the first write\); databases the user can see: .*'cloudflow'/,
+    );
+  });
+
+  it('says where the user was looked up when the database named is not where it was created', async () => {
+    // MongoDB's rule: without authSource, the user is looked up in the database of the URL.
+    const result = await probe(
+      'mongodb',
+      withUrl((u) => (u.pathname = '/no_such_db')),
+    );
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:ok', 'authentication:failed']);
+    expect(result.message).toContain("looked up in the database 'no_such_db'; add authSource=");
+  });
+
+  it('passes a database that exists only once something is written to it', async () => {
+    const database = uniqueName('ct');
+    const url = withUrl((u) => {
+      u.pathname = `/${database}`;
+      u.searchParams.set('authSource', 'cloudflow');
+    });
+    expect(stagesOf(await probe('mongodb', url))).toContain('permission:failed');
+    const client = await MongoClient.connect(url);
+    try {
+      await client.db().collection('first').insertOne({ written: true });
+      expect(stagesOf(await probe('mongodb', url))).toEqual(allStages);
+    } finally {
+      await client.db().dropDatabase();
+      await client.close();
+    }
+  });
+
+  it('reports a connection without credentials at the permission stage', async () => {
+    const result = await probe(
+      'mongodb',
+      withUrl((u) => {
+        u.username = '';
+        u.password = '';
+      }),
+    );
+    expect(stagesOf(result)).toEqual([
+      'dns:ok',
+      'tcp:ok',
+      'authentication:ok',
+      'permission:failed',
+    ]);
+    expect(result.message).toBe(
+      "permission: the server asks for a user name and password to read the database 'cloudflow'",
+    );
+  });
+
+  it('reports a closed port at the TCP stage', async () => {
+    const port = await freePort();
+    const result = await probe(
+      'mongodb',
+      withUrl((u) => (u.port = String(port))),
+    );
+    expect(stagesOf(result)).toEqual(['dns:ok', 'tcp:failed']);
+    expect(result.message).toBe(
+      `tcp: nothing is listening on 127.0.0.1:${port} (connection refused)`,
+    );
+  });
+});
+
 describe('testConnection, whatever the driver', () => {
   let silent: Server;
   let silentPort: number;
@@ -129,16 +253,25 @@ describe('testConnection, whatever the driver', () => {
     expect(accepted.filter((socket) => socket.readableEnded === false)).toEqual([]);
   });
 
-  it('connects to the MongoDB-wire server and lists collections', async () => {
-    const mongo = new URL(testEnv('MONGO_URL'));
-    const result = await probe('mongodb', `mongodb://${mongo.host}/cloudflow`);
-    expect(stagesOf(result)).toEqual([
-      'dns:ok',
-      'tcp:ok',
-      'authentication:ok',
-      'permission:ok',
-      'query:ok',
-    ]);
+  it('connects to the MongoDB-wire server that lets anyone in and lists collections', async () => {
+    // A database of its own with a collection in it: the shared one may not exist yet.
+    const url = withDatabase(testEnv('MONGO_URL'), uniqueName('ct'));
+    const client = await MongoClient.connect(url);
+    try {
+      await client.db().collection('first').insertOne({ written: true });
+      const result = await probe('mongodb', url);
+      expect(stagesOf(result)).toEqual([
+        'dns:ok',
+        'tcp:ok',
+        'authentication:ok',
+        'permission:ok',
+        'query:ok',
+      ]);
+      expect(result.stages[2]?.message).toBe('connected without credentials');
+    } finally {
+      await client.db().dropDatabase();
+      await client.close();
+    }
   });
 
   it('tests an S3 bucket: listed, unknown, and a closed port', async () => {

@@ -1,4 +1,5 @@
 import { connect as tcpConnect } from 'node:net';
+import type { MongoClient } from 'mongodb';
 import { createConnection as mysqlConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import type { CONNECTION_TEST_STAGES, ConnectionTestResult } from '@cloudflow/contracts';
@@ -173,6 +174,7 @@ const DRIVER_TESTS: Record<
 
   async mongodb(config, address, run, left) {
     const client = mongoClient(config, address, left());
+    const database = config.database ?? 'test';
     try {
       await run(
         'authentication',
@@ -181,33 +183,15 @@ const DRIVER_TESTS: Record<
           try {
             await client.connect();
           } catch (error) {
-            const code = (error as { code?: number }).code;
-            if (code === 18)
-              throw new StageFailure('authentication', 'the user name or password is wrong');
-            throw new StageFailure(
-              'authentication',
-              'the server did not complete the MongoDB handshake',
-            );
+            throw classifyMongoSignIn(error, config);
           }
         },
       );
-      await run(
-        'permission',
-        `may list collections of '${config.database ?? 'test'}'`,
-        async () => {
-          try {
-            await client.db(config.database).command({ listCollections: 1, nameOnly: true });
-          } catch (error) {
-            const code = (error as { code?: number }).code;
-            throw new StageFailure(
-              'permission',
-              code === 13
-                ? `the user may not read the database '${config.database ?? 'test'}'`
-                : 'listing collections failed',
-            );
-          }
-        },
-      );
+      await run('permission', `may list collections of '${database}'`, async () => {
+        if (!(await hasMongoCollections(client, config, database))) {
+          await requireMongoDatabase(client, database);
+        }
+      });
       await run('query', 'ping answered', async () => {
         await client.db(config.database).command({ ping: 1 });
       });
@@ -216,6 +200,87 @@ const DRIVER_TESTS: Record<
     }
   },
 };
+
+/** MongoDB's server error codes for a command refused and a sign-in refused. */
+const MONGO_UNAUTHORIZED = 13;
+const MONGO_AUTHENTICATION_FAILED = 18;
+
+function classifyMongoSignIn(error: unknown, config: ConnectionConfig): StageFailure {
+  if ((error as { code?: number }).code !== MONGO_AUTHENTICATION_FAILED) {
+    return new StageFailure('authentication', 'the server did not complete the MongoDB handshake');
+  }
+  const wrong = `the user '${config.user ?? ''}' or its password is wrong`;
+  // Without authSource, MongoDB looks the user up in the database named, which is
+  // often not where it was created (hosted servers keep users in 'admin').
+  const implied = config.options['authSource'] === undefined ? config.database : undefined;
+  return new StageFailure(
+    'authentication',
+    implied && implied !== 'admin'
+      ? `${wrong} (looked up in the database '${implied}'; add authSource=admin, or the database the user was created in, if it is another)`
+      : wrong,
+  );
+}
+
+/** Whether `database` holds any collection, or the permission failure in plain words. */
+async function hasMongoCollections(
+  client: MongoClient,
+  config: ConnectionConfig,
+  database: string,
+): Promise<boolean> {
+  const cursor = client.db(config.database).listCollections({}, { nameOnly: true, batchSize: 1 });
+  try {
+    return await cursor.hasNext();
+  } catch (error) {
+    if ((error as { code?: number }).code !== MONGO_UNAUTHORIZED) {
+      throw new StageFailure('permission', 'listing collections failed');
+    }
+    throw new StageFailure(
+      'permission',
+      config.user
+        ? `the user '${config.user}' may not read the database '${database}'`
+        : `the server asks for a user name and password to read the database '${database}'`,
+    );
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}
+
+/** Databases every MongoDB server has, left out of the names a failure suggests. */
+const MONGO_SYSTEM_DATABASES = new Set(['admin', 'config', 'local']);
+/** At most this many database names are suggested. */
+const MONGO_DATABASES_SHOWN = 10;
+
+/**
+ * MongoDB creates a database on its first write, so a misspelt name reads as an
+ * empty database, never an error, and a task would quietly find nothing. A
+ * database without collections is therefore looked for among those the server
+ * lists to this user: one that is not there fails the test, naming those that
+ * are, so a typo shows — and a sink's new database reads as what it is. A server
+ * that will not list databases cannot tell, and the stage passes.
+ */
+async function requireMongoDatabase(client: MongoClient, database: string): Promise<void> {
+  let names: string[];
+  try {
+    const listed = await client.db().admin().listDatabases({
+      nameOnly: true,
+      authorizedDatabases: true,
+    });
+    names = listed.databases.map((entry) => entry.name);
+  } catch {
+    return;
+  }
+  if (names.includes(database)) return;
+  const others = names.filter((name) => !MONGO_SYSTEM_DATABASES.has(name)).sort();
+  const shown = others.slice(0, MONGO_DATABASES_SHOWN).map((name) => `'${name}'`);
+  const more = others.length - shown.length;
+  throw new StageFailure(
+    'permission',
+    `the database '${database}' does not exist (MongoDB creates it on the first write); ` +
+      (shown.length === 0
+        ? 'the user can see no other database'
+        : `databases the user can see: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`),
+  );
+}
 
 async function testS3(
   config: ConnectionConfig,

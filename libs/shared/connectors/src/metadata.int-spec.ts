@@ -114,6 +114,46 @@ describe('describeSource against real servers', () => {
     }
   });
 
+  it('lists a MongoDB collection on a server that checks passwords, signed in as its user', async () => {
+    // The test user was created in 'cloudflow': authSource says so for any other database.
+    const url = new URL(withDatabase(testEnv('CLOUDFLOW_TEST_MONGO_AUTH_URL'), uniqueName('meta')));
+    url.searchParams.set('authSource', 'cloudflow');
+    const client = await MongoClient.connect(url.toString());
+    try {
+      await client
+        .db()
+        .collection('orders')
+        .insertMany([
+          { sku: 'a-1', quantity: 2 },
+          { sku: 'b-2', quantity: 1, note: 'gift' },
+        ]);
+      const metadata = await describeSource(config('mongodb', url.toString()), {
+        policy,
+        timeoutMs: 10_000,
+      });
+      expect(tablesOf(metadata)).toEqual([
+        {
+          name: 'orders',
+          rowEstimate: 2,
+          columns: [
+            { name: '_id', type: 'objectid', nullable: false },
+            { name: 'sku', type: 'string', nullable: false },
+            { name: 'quantity', type: 'number', nullable: false },
+            { name: 'note', type: 'string', nullable: true },
+          ],
+        },
+      ]);
+      const wrong = new URL(url);
+      wrong.password = 'not-the-password-xyz';
+      await expect(
+        describeSource(config('mongodb', wrong.toString()), { policy, timeoutMs: 10_000 }),
+      ).rejects.toMatchObject({ code: 18 });
+    } finally {
+      await client.db().dropDatabase();
+      await client.close();
+    }
+  });
+
   it('refuses a metadata address before connecting', async () => {
     await expect(
       describeSource(config('postgres', 'postgres://u:p@169.254.169.254/x'), {

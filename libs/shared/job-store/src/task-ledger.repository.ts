@@ -154,6 +154,15 @@ export class TaskLedger implements OnModuleInit {
     return { tasks, attempts, claims, failures, commits };
   }
 
+  /** The job's planned range task with the highest seq: where a re-plan of a table resumes. */
+  lastPlannedRange(jobId: string): Promise<TaskDocument | null> {
+    return this.tasks
+      .findOne({ jobId, kind: 'range' })
+      .sort({ seq: -1 })
+      .lean<TaskDocument>()
+      .exec();
+  }
+
   /** Commits of a job in input order (the file assembler reads them). */
   committedRanges(jobId: string): Promise<CommitDocument[]> {
     return this.commits

@@ -62,7 +62,9 @@ async function upAndEnv(script: string): Promise<Record<string, string | undefin
 /**
  * The variables that name the connector test servers: PostgreSQL, MariaDB, an
  * S3-compatible server that takes any credentials, and one that checks them
- * (with the access key it accepts), so a wrong secret can be seen refused.
+ * (with the access key it accepts), so a wrong secret can be seen refused; and
+ * a MongoDB-wire server that checks passwords (a URL with its test user's), as
+ * the one MONGO_URL names lets anyone in.
  */
 export const DATABASE_VARIABLES = [
   'CLOUDFLOW_TEST_POSTGRES_URL',
@@ -72,12 +74,14 @@ export const DATABASE_VARIABLES = [
   'CLOUDFLOW_TEST_S3_AUTH_ENDPOINT',
   'CLOUDFLOW_TEST_S3_AUTH_ACCESS_KEY',
   'CLOUDFLOW_TEST_S3_AUTH_SECRET_KEY',
+  'CLOUDFLOW_TEST_MONGO_AUTH_URL',
 ] as const;
 
 /**
- * PostgreSQL, MariaDB and the S3-compatible servers for connector tests: the
- * ones the environment names, or `deploy/local/databases up` (Debian packages
- * and PyPI, installed when missing).
+ * PostgreSQL, MariaDB, the S3-compatible servers and the password-checking
+ * MongoDB-wire server for connector tests: the ones the environment names, or
+ * `deploy/local/databases up` (Debian packages and PyPI, installed when
+ * missing; FerretDB built by `deploy/local/infra`).
  */
 export async function provideDatabases(
   env: NodeJS.ProcessEnv = process.env,

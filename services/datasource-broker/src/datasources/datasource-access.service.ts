@@ -83,7 +83,7 @@ export class DataSourceAccessService {
   ): Promise<DataSourceRef> {
     const candidates = (await this.sources.findMany(scope, { driver: 's3' }, MAX_S3_CANDIDATES))
       .map((doc) => this.refOf(doc))
-      .filter((ref) => ref.bucket === bucket && key.startsWith(ref.key ?? ''));
+      .filter((ref) => ref.bucket === bucket && reads(ref.key ?? '', key));
     const best = Math.max(-1, ...candidates.map((c) => (c.key ?? '').length));
     const chosen = candidates.filter((c) => (c.key ?? '').length === best);
     if (chosen.length === 0) {
@@ -121,4 +121,14 @@ export class DataSourceAccessService {
     if (!parsed.ok) throw new Error(`stored data source ${doc._id} no longer parses`);
     return parsed.config;
   }
+}
+
+/**
+ * Whether an S3 data source whose connection string names `own` (nothing: the
+ * whole bucket; `prefix/`: keys under it; anything else: that one object)
+ * reads `key`.
+ */
+function reads(own: string, key: string): boolean {
+  if (own === '' || own.endsWith('/')) return key.startsWith(own);
+  return key === own;
 }

@@ -8,7 +8,9 @@ import { ConnectorError } from '@cloudflow/connectors';
  */
 export function isInfrastructureError(error: unknown): boolean {
   if (error instanceof ConnectorError) return !error.permanent;
-  if (error instanceof AppError) return error.code === ErrorCode.ServiceUnavailable;
+  if (error instanceof AppError) {
+    return error.code === ErrorCode.ServiceUnavailable || error.code === ErrorCode.Internal;
+  }
   const name = error instanceof Error ? error.name : '';
   return /Kafka|Mongo/i.test(name);
 }

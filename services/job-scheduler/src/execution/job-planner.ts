@@ -6,6 +6,7 @@ import {
   type DataSourceAccess,
 } from '@cloudflow/connectors';
 import {
+  decodeKeyRange,
   encodeKeyRange,
   openByteInput,
   planRanges,
@@ -24,6 +25,11 @@ import { SCHEDULER_CONFIG } from './scheduler-settings';
 import { TaskDispatcher } from './task-dispatcher';
 import { isInfrastructureError } from './infrastructure-error';
 import { JobReconciler } from './job-reconciler';
+
+interface ResumePoint {
+  seq: number;
+  after: { after: unknown; firstLine: number };
+}
 
 /** Planning renews its heartbeat this often; the sweep takes over a planner silent for 6x as long. */
 export const PLAN_RENEW_MS = 5_000;
@@ -58,12 +64,33 @@ export class JobPlanner implements OnApplicationShutdown {
     if (this.running.has(job._id)) return;
     const abort = new AbortController();
     this.running.set(job._id, abort);
+    // The heartbeat beats on a timer, not per range: one slow planning query
+    // (a count, an index walk) must not make another replica plan the job too.
+    const heartbeat = setInterval(() => void this.renewPlan(job, abort), PLAN_RENEW_MS);
     void this.plan(job, abort.signal)
       .catch((error: unknown) =>
-        // Stopped by a shutdown: another replica's sweep re-plans the job.
+        // Stopped by a shutdown or a cancel: the sweep and the reconciler take it from here.
         abort.signal.aborted ? undefined : this.planningFailed(job, error),
       )
-      .finally(() => this.running.delete(job._id));
+      .finally(() => {
+        clearInterval(heartbeat);
+        this.running.delete(job._id);
+      });
+  }
+
+  /** Renews the planning heartbeat, or stops planning a job that was cancelled. */
+  private async renewPlan(job: JobDocument, abort: AbortController): Promise<void> {
+    const scope = { workspaceId: job.workspaceId };
+    try {
+      const current = await this.jobs.findById(scope, job._id);
+      if (!current || current.cancelRequested) {
+        abort.abort(new Error('the job was cancelled'));
+        return;
+      }
+      await this.jobs.update(scope, job._id, { planRenewedAt: new Date() });
+    } catch (error) {
+      this.logger.warn({ jobId: job._id, err: error }, 'planning heartbeat not renewed');
+    }
   }
 
   onApplicationShutdown(): void {
@@ -72,9 +99,10 @@ export class JobPlanner implements OnApplicationShutdown {
 
   private async plan(job: JobDocument, signal: AbortSignal): Promise<void> {
     const scope = { workspaceId: job.workspaceId };
-    let seq = 0;
+    const resume = await this.resumePoint(job);
+    let seq = resume?.seq ?? 0;
+    let planned = 0;
     let batch: TaskDocument[] = [];
-    let renewedAt = Date.now();
     const flush = async () => {
       if (batch.length === 0) return;
       // Workers need only the message; the task records are for re-dispatch, so both at once.
@@ -84,7 +112,7 @@ export class JobPlanner implements OnApplicationShutdown {
       ]);
       batch = [];
     };
-    for await (const share of this.shares(job, signal)) {
+    for await (const share of this.shares(job, signal, resume)) {
       batch.push({
         _id: taskId(job._id, seq),
         workspaceId: job.workspaceId,
@@ -95,14 +123,9 @@ export class JobPlanner implements OnApplicationShutdown {
         createdAt: new Date(),
       });
       seq++;
+      planned++;
       // The first task goes out at once (latency); later ones in small batches (throughput).
-      if (seq === 1 || batch.length >= 32) await flush();
-      if (Date.now() - renewedAt > PLAN_RENEW_MS) {
-        renewedAt = Date.now();
-        const current = await this.jobs.findById(scope, job._id);
-        if (!current || current.cancelRequested) return;
-        await this.jobs.update(scope, job._id, { planRenewedAt: new Date() });
-      }
+      if (planned === 1 || batch.length >= 32) await flush();
     }
     await flush();
     await this.jobs.update(scope, job._id, { tasksTotal: seq, planRenewedAt: null });
@@ -117,6 +140,7 @@ export class JobPlanner implements OnApplicationShutdown {
   private async *shares(
     job: JobDocument,
     signal: AbortSignal,
+    resume: ResumePoint | null,
   ): AsyncGenerator<Pick<TaskDocument, 'range' | 'keys'>> {
     const source = job.input.source;
     if (source?.kind === 'table') {
@@ -125,6 +149,7 @@ export class JobPlanner implements OnApplicationShutdown {
         ...this.access,
         chunkRows: this.config.TASK_TARGET_ROWS,
         signal,
+        ...(resume && { resumeAfter: resume.after }),
       })) {
         yield { keys: encodeKeyRange(keys) };
       }
@@ -144,6 +169,22 @@ export class JobPlanner implements OnApplicationShutdown {
     })) {
       yield { range };
     }
+  }
+
+  /**
+   * Where a re-plan of a table starts: after the last range already planned.
+   * Files and objects are planned again from the start instead — their bytes
+   * are pinned, so the same ranges come out under the same task ids.
+   */
+  private async resumePoint(job: JobDocument): Promise<ResumePoint | null> {
+    if (job.input.source?.kind !== 'table') return null;
+    const last = await this.ledger.lastPlannedRange(job._id);
+    if (!last?.keys) return null;
+    const keys = decodeKeyRange(last.keys);
+    return {
+      seq: last.seq + 1,
+      after: { after: keys.upTo, firstLine: keys.firstLine + keys.rows },
+    };
   }
 
   private async planningFailed(job: JobDocument, error: unknown): Promise<void> {

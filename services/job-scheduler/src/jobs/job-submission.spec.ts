@@ -150,6 +150,17 @@ describe('resolveJobSpec with data sources', () => {
     expect(dataSources.lookups).toEqual([{ bucket: 'lake-bucket', key: 'exports/a.csv' }]);
   });
 
+  it('refuses an s3:// input that climbs out of its data source’s prefix', async () => {
+    const details = await refusal(
+      resolveJobSpec(
+        context,
+        pipeline([{ type: 'transform', config: { operation: 'trim' } }]),
+        's3://lake-bucket/exports/../hr/salaries.csv',
+      ),
+    );
+    expect(details).toContain("may not contain '.' or '..' segments");
+  });
+
   it('refuses an input URL that is neither a path nor s3://', async () => {
     const details = await refusal(
       resolveJobSpec(

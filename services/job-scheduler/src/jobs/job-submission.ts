@@ -127,6 +127,10 @@ async function chooseInput(
     if (s3) {
       const [, bucket = '', key = ''] = s3;
       const ref = await resolveRef(context, { bucket, key });
+      // The key is checked like a step's object under the data source's prefix: no '..' out of it.
+      const own = ref.key ?? '';
+      const relative = own === '' || own.endsWith('/') ? key.slice(own.length) : undefined;
+      guardSync(() => objectKeyOf(s3RefConfig(ref), relative), 'input');
       return { kind: 'object', ref, key, format: formatOfPath(key) ?? sourceFormat };
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(inputOverride)) {

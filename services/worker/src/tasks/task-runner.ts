@@ -37,6 +37,7 @@ import {
 import {
   ConnectorError,
   DATA_SOURCE_ACCESS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
   DataSourceClient,
   MongoCollectionSink,
   SqlTableSink,
@@ -66,6 +67,13 @@ class TaskStopped extends Error {
     super(message);
   }
 }
+
+/** What the broker may answer that no retry changes; anything else (5xx) is worth retrying. */
+const PERMANENT_BROKER_ANSWERS = new Set<number>([
+  ErrorCode.NotFound,
+  ErrorCode.InvalidPipelineConfig,
+  ErrorCode.BadRequest,
+]);
 
 export type TaskOutcome = 'committed' | 'skipped' | 'failed' | 'stopped';
 
@@ -139,10 +147,7 @@ export class TaskRunner {
       abort,
       {
         intervalMs: this.config.TASK_HEARTBEAT_MS,
-        stallTimeoutMs:
-          message.kind === 'finalize'
-            ? Number.POSITIVE_INFINITY
-            : this.config.TASK_STALL_TIMEOUT_MS,
+        stallTimeoutMs: this.stallTimeoutOf(message),
       },
     );
     lease.start();
@@ -186,6 +191,19 @@ export class TaskRunner {
     } finally {
       this.current = undefined;
     }
+  }
+
+  /**
+   * How long an attempt may go without progress before it counts as hung.
+   * Assembling reports no rows; a table read as one task starts with the
+   * server sorting the whole table, bounded by the statement timeout instead.
+   */
+  private stallTimeoutOf(message: TaskMessage): number {
+    if (message.kind === 'finalize') return Number.POSITIVE_INFINITY;
+    const unsplitTable = message.keys && message.keys.after === null && message.keys.upTo === null;
+    return unsplitTable
+      ? Math.max(this.config.TASK_STALL_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS)
+      : this.config.TASK_STALL_TIMEOUT_MS;
   }
 
   private async runRange(
@@ -366,7 +384,7 @@ export class TaskRunner {
       error instanceof TransformConfigError ||
       (error instanceof ConnectorError && error.permanent) ||
       // The data source was deleted or no longer parses: retrying cannot help.
-      (error instanceof AppError && error.code !== ErrorCode.ServiceUnavailable);
+      (error instanceof AppError && PERMANENT_BROKER_ANSWERS.has(error.code));
     if (stopped) this.logger.warn(context, 'task stopped');
     else if (permanent) this.logger.warn({ ...context, err: error }, 'task failed permanently');
     else this.logger.error({ ...context, err: error }, 'task failed; the scheduler will retry it');

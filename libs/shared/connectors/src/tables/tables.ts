@@ -74,16 +74,26 @@ export async function inspectTable(
 export async function* planKeyRanges(
   config: ConnectionConfig,
   spec: ResolvedTableSpec,
-  access: TableAccess & { chunkRows: number },
+  access: TableAccess & {
+    chunkRows: number;
+    /**
+     * A re-plan continues after the last range already planned (its upper key,
+     * and the row number after it) instead of starting over: the table may have
+     * changed since, and ranges planned once must keep their bounds and numbers.
+     */
+    resumeAfter?: { after: unknown; firstLine: number };
+  },
 ): AsyncGenerator<KeyRange> {
   const chunkRows = checkRowCount(access.chunkRows, 'chunkRows');
   const resolved = resolvedSpec(spec);
+  // A table read as one range has nothing left to plan once that range exists.
+  if (resolved.splitKey === null && access.resumeAfter) return;
   let index: KeyIndex | undefined;
   try {
     index = await driverOf(config, resolved).openKeyIndex(config, resolved, access);
     yield* resolved.splitKey === null
       ? wholeTable(index)
-      : keyRanges(index, chunkRows, access.signal);
+      : keyRanges(index, chunkRows, access.signal, access.resumeAfter);
   } catch (error) {
     throw failure(error, config, spec, access);
   } finally {
@@ -100,11 +110,12 @@ async function* keyRanges(
   index: KeyIndex,
   chunkRows: number,
   signal: AbortSignal | undefined,
+  resumeAfter: { after: unknown; firstLine: number } | undefined,
 ): AsyncGenerator<KeyRange> {
   const last = await index.lastKey();
   if (last === undefined) return;
-  let after: unknown = null;
-  let firstLine = 1;
+  let after: unknown = resumeAfter?.after ?? null;
+  let firstLine = resumeAfter?.firstLine ?? 1;
   for (;;) {
     signal?.throwIfAborted();
     const boundary = await index.keyAt(after, last, chunkRows);
