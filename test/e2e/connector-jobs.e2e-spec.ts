@@ -236,6 +236,65 @@ describe('Jobs over data sources (distributed stack, real PostgreSQL, MariaDB, M
     expect(rows.every((r) => Number(r.qty) % 2 === 0)).toBe(true);
   });
 
+  it('reads and writes files under directory data sources, confined to the data root', async () => {
+    stack.writeData('inbox/people.csv', 'id,name\n1,ada\n2,alan\n');
+    stack.writeData('inbox/notes.txt', 'not data\n');
+    for (const [name, path] of [
+      ['inbox', '/inbox/'],
+      ['exports', '/exports/'],
+    ]) {
+      await createDataSource({ type: 'file', name, connectionString: path });
+    }
+    const inbox = await stack.api().get<{ items: DataSource[] }>('/api/v1/datasources?limit=100');
+    const inboxId = inbox.body.items.find((d) => d.name === 'inbox')?.id;
+    const tested = await stack
+      .api()
+      .post<{ ok: boolean; message: string }>(`/api/v1/datasources/${inboxId}/test`);
+    expect(tested.body).toMatchObject({
+      ok: true,
+      message: "'/inbox/' is a readable directory of 2 files",
+    });
+    const metadata = await stack.api().get(`/api/v1/datasources/${inboxId}/metadata`);
+    expect(metadata.body).toEqual({
+      kind: 'directory',
+      driver: 'file',
+      path: '/inbox/',
+      files: [
+        { name: 'notes.txt', size: 9 },
+        { name: 'people.csv', size: 21 },
+      ],
+      truncated: false,
+    });
+
+    const pipeline = await createPipeline(stack.api(), {
+      name: 'directory to directory',
+      steps: [
+        { type: 'source', config: { datasource: 'inbox', path: 'people.csv' } },
+        { type: 'transform', config: { operation: 'uppercase' } },
+        { type: 'sink', config: { datasource: 'exports', path: 'daily/people.jsonl' } },
+      ],
+    });
+    const job = await waitForJob(
+      stack.api(),
+      (await submitJob(stack.api(), { pipelineId: pipeline.id })).jobId,
+    );
+    expect(job).toMatchObject({ status: 'SUCCEEDED', input: { path: '/inbox/people.csv' } });
+    expect(job.output).toEqual({
+      kind: 'file',
+      path: '/exports/daily/people.jsonl',
+      format: 'jsonl',
+    });
+    expect(stack.readData('exports/daily/people.jsonl')).toBe(
+      '{"id":"1","name":"ADA"}\n{"id":"2","name":"ALAN"}\n',
+    );
+
+    const escaping = await createPipeline(stack.api(), {
+      name: 'escaping',
+      steps: [{ type: 'source', config: { datasource: 'inbox', path: '%2e%2e/secrets.csv' } }],
+    }).catch((e: Error) => e);
+    expect(String(escaping)).toContain("must not contain '..' segments");
+  });
+
   describe('refusals at submission (400/4001, nothing started)', () => {
     const refused = async (steps: object[], input?: string): Promise<ErrorEnvelope> => {
       const pipeline = await createPipeline(stack.api(), { name: 'refused', steps });

@@ -1,4 +1,4 @@
-import { mkdir, realpath, stat } from 'node:fs/promises';
+import { mkdir, opendir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DEFAULT_WORKSPACE_ID } from '@cloudflow/contracts';
 
@@ -111,4 +111,33 @@ async function realpathOfExisting(path: string): Promise<string> {
       current = parent;
     }
   }
+}
+
+/**
+ * The regular files directly in a directory under the data root (resolved
+ * and confined like any path), by name, at most `limit` of them.
+ */
+export async function listDirectory(
+  root: string,
+  userPath: string,
+  limit: number,
+): Promise<{ files: { name: string; size: number }[]; truncated: boolean }> {
+  const dir = await resolveDataPath(root, userPath);
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new DataPathError(`'${userPath}' is not a directory under the data root`);
+  }
+  const files: { name: string; size: number }[] = [];
+  let truncated = false;
+  // Streams the entries: a directory of a million files is not read into memory.
+  for await (const entry of await opendir(dir)) {
+    if (!entry.isFile()) continue;
+    if (files.length >= limit) {
+      truncated = true;
+      break;
+    }
+    files.push({ name: entry.name, size: (await stat(join(dir, entry.name))).size });
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { files, truncated };
 }

@@ -26,6 +26,7 @@ import {
   DEFAULT_CSV_OPTIONS,
   DataPathError,
   describeFile,
+  listDirectory,
   resolveInputFile,
   workspaceDataRoot,
 } from '@cloudflow/engine';
@@ -43,6 +44,9 @@ import { SECRET_BOX } from './secret-box.token';
 import { TransitKeys } from './transit-keys';
 
 export const CONNECTION_TESTS = Symbol('CONNECTION_TESTS');
+
+/** A directory data source's metadata lists at most this many files. */
+const MAX_DIRECTORY_FILES = 1_000;
 
 export interface ConnectionTestSettings {
   policy: NetworkPolicy;
@@ -112,6 +116,10 @@ export class DataSourcesService {
     const format = /\.(jsonl|ndjson)$/i.test(userPath) ? 'jsonl' : 'csv';
     try {
       const root = await workspaceDataRoot(this.tests.dataRoot, principal.workspaceId);
+      if (userPath.endsWith('/')) {
+        const { files, truncated } = await listDirectory(root, userPath, MAX_DIRECTORY_FILES);
+        return { kind: 'directory', driver: 'file', path: userPath, files, truncated };
+      }
       const file = await resolveInputFile(root, userPath);
       const described = await describeFile(file.path, file.size, {
         format,
@@ -148,8 +156,10 @@ export class DataSourcesService {
     const started = Date.now();
     try {
       const root = await workspaceDataRoot(this.tests.dataRoot, principal.workspaceId);
-      const file = await resolveInputFile(root, config.path ?? '');
-      const message = `'${config.path ?? ''}' is a readable file of ${file.size} bytes`;
+      const userPath = config.path ?? '';
+      const message = userPath.endsWith('/')
+        ? `'${userPath}' is a readable directory of ${(await listDirectory(root, userPath, MAX_DIRECTORY_FILES)).files.length} files`
+        : `'${userPath}' is a readable file of ${(await resolveInputFile(root, userPath)).size} bytes`;
       return {
         ok: true,
         driver: 'file',

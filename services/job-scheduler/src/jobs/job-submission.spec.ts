@@ -43,6 +43,7 @@ const REFS: DataSourceRef[] = [
   { id: 'ds_mongo', name: 'documents', driver: 'mongodb' },
   { id: 'ds_s3', name: 'lake', driver: 's3', bucket: 'lake-bucket', key: 'exports/' },
   { id: 'ds_file', name: 'people', driver: 'file', path: '/in/people.csv' },
+  { id: 'ds_dir', name: 'inbox', driver: 'file', path: '/in/' },
 ];
 
 function pipeline(steps: unknown[]): Pipeline {
@@ -112,6 +113,35 @@ describe('resolveJobSpec with data sources', () => {
       key: 'exports/out/people.jsonl',
       format: 'jsonl',
     });
+  });
+
+  it('reads a path under a directory data source, never outside the data root', async () => {
+    const spec = await resolveJobSpec(
+      context,
+      pipeline([{ type: 'source', config: { datasource: 'inbox', path: 'people.csv' } }]),
+      undefined,
+    );
+    expect(spec.input).toMatchObject({ path: '/in/people.csv', columns: ['id', 'name'] });
+    const bare = await refusal(
+      resolveJobSpec(
+        context,
+        pipeline([{ type: 'source', config: { datasource: 'inbox' } }]),
+        undefined,
+      ),
+    );
+    expect(bare).toBe(
+      "the source step's data source 'inbox' (file) names the directory '/in/': name a 'path' in it",
+    );
+    const onFile = await refusal(
+      resolveJobSpec(
+        context,
+        pipeline([{ type: 'source', config: { datasource: 'people', path: 'x.csv' } }]),
+        undefined,
+      ),
+    );
+    expect(onFile).toContain(
+      "names the file '/in/people.csv'; only a directory data source takes a 'path'",
+    );
   });
 
   it('writes a table of a PostgreSQL data source and a collection of a MongoDB one', async () => {
@@ -185,7 +215,7 @@ describe('resolveJobSpec with data sources', () => {
     ],
     [
       { datasource: 'people', object: 'x.csv' },
-      "the source step's data source 'people' (file) has no 'object'; a file data source names its file itself",
+      "the source step's data source 'people' (file) has no 'object'; name a 'path'",
     ],
     [
       { datasource: 'warehouse' },

@@ -176,32 +176,24 @@ async function chooseInput(
  */
 function placeIn(
   ref: DataSourceRef,
-  step: { table?: string; collection?: string; object?: string },
+  step: { table?: string; collection?: string; object?: string; path?: string },
   role: 'source' | 'sink',
 ):
   | { kind: 'file'; path: string }
   | { kind: 'object'; key: string }
   | { kind: 'table'; table: string } {
-  const given = (['table', 'collection', 'object'] as const).filter((f) => step[f] !== undefined);
-  const wanted =
-    ref.driver === 'postgres' || ref.driver === 'mysql'
-      ? 'table'
-      : ref.driver === 'mongodb'
-        ? 'collection'
-        : ref.driver === 's3'
-          ? 'object'
-          : null;
+  const wanted = WANTED_FIELD[ref.driver];
+  const given = (['table', 'collection', 'object', 'path'] as const).filter(
+    (f) => step[f] !== undefined,
+  );
   const stray = given.filter((f) => f !== wanted);
   const what = `the ${role} step's data source '${ref.name}' (${ref.driver})`;
   if (stray.length > 0) {
-    throw invalid(
-      `${what} has no ${stray.map((f) => `'${f}'`).join(' or ')}` +
-        (wanted ? `; name a '${wanted}'` : '; a file data source names its file itself'),
-    );
+    throw invalid(`${what} has no ${stray.map((f) => `'${f}'`).join(' or ')}; name a '${wanted}'`);
   }
   switch (ref.driver) {
     case 'file':
-      return { kind: 'file', path: ref.path ?? '' };
+      return { kind: 'file', path: fileUnder(ref, step.path, what) };
     case 's3':
       return {
         kind: 'object',
@@ -213,6 +205,33 @@ function placeIn(
       return { kind: 'table', table };
     }
   }
+}
+
+/** The field a step fills in for each driver. */
+const WANTED_FIELD = {
+  postgres: 'table',
+  mysql: 'table',
+  mongodb: 'collection',
+  s3: 'object',
+  file: 'path',
+} as const;
+
+/**
+ * The file a step means in a file data source: the data source's own file,
+ * or `path` under the directory it names (ending in '/'). The result is a
+ * data-root path, resolved and confined like any other.
+ */
+function fileUnder(ref: DataSourceRef, path: string | undefined, what: string): string {
+  const own = ref.path ?? '';
+  if (path === undefined) {
+    if (own.endsWith('/'))
+      throw invalid(`${what} names the directory '${own}': name a 'path' in it`);
+    return own;
+  }
+  if (!own.endsWith('/')) {
+    throw invalid(`${what} names the file '${own}'; only a directory data source takes a 'path'`);
+  }
+  return `${own}${path.replace(/^\/+/, '')}`;
 }
 
 async function fileInput(

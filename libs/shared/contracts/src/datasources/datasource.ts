@@ -144,6 +144,15 @@ export const DataSourceMetadataSchema = z.discriminatedUnion('kind', [
     /** The estimate is a count: the first records were the whole file. */
     exact: z.boolean(),
   }),
+  /** A file data source naming a directory (`/path/`): its files, for steps to name by `path`. */
+  z.object({
+    kind: z.literal('directory'),
+    driver: z.literal('file'),
+    path: z.string(),
+    /** At most 1,000 regular files directly in the directory, by name, with their sizes. */
+    files: z.array(z.object({ name: z.string(), size: z.number().int().nonnegative() })),
+    truncated: z.boolean(),
+  }),
 ]);
 export type DataSourceMetadata = z.infer<typeof DataSourceMetadataSchema>;
 

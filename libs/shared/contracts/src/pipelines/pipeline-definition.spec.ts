@@ -488,9 +488,17 @@ describe('validateSteps', () => {
       expect(validateSteps([step])).toEqual({ ok: true, value: [step] });
     });
 
-    it('refuses a data-source sink that also names a path', () => {
-      expect(sinkProblems({ datasource: 'lake', path: '/out/x.csv' })).toEqual([
-        "Step 'sink' (steps[0]) must set one of 'path', 'datasource', not several",
+    it('accepts a path under a file data source, and refuses one that climbs out', () => {
+      const step = { type: 'sink', config: { datasource: 'exports', path: 'daily/out.csv' } };
+      expect(validateSteps([step])).toEqual({ ok: true, value: [step] });
+      expect(sinkProblems({ datasource: 'exports', path: '../x.csv' })).toEqual([
+        "Step 'sink' (steps[0]) field 'path' must not contain '..' segments",
+      ]);
+    });
+
+    it('refuses a sink with both a db:// target and a data source', () => {
+      expect(sinkProblems({ target: 'db://people', datasource: 'lake' })).toEqual([
+        "Step 'sink' (steps[0]) must set one of 'target', 'datasource', not several",
       ]);
     });
 
@@ -522,10 +530,9 @@ describe('validateSteps', () => {
       expect(validateSteps([step])).toEqual({ ok: true, value: [step] });
     });
 
-    it('refuses a source with both a path and a data source', () => {
-      expect(sourceProblems({ path: '/in/a.csv', datasource: 'lake' })).toEqual([
-        "Step 'source' (steps[0]) must set either 'path' or 'datasource', not both",
-      ]);
+    it('reads a path under a file data source', () => {
+      const step = { type: 'source', config: { datasource: 'inbox', path: 'in/a.csv' } };
+      expect(validateSteps([step])).toEqual({ ok: true, value: [step] });
     });
 
     it('refuses a source with neither', () => {

@@ -130,12 +130,11 @@ function validateSourceConfig(
   name: string,
   config: Record<string, unknown>,
 ): ValidationResult<PipelineStep> {
-  const kinds = ['path', 'datasource'].filter((k) => k in config);
-  if (kinds.length === 0) {
+  if (!('path' in config) && !('datasource' in config)) {
     return fail(`${name} missing required field 'path' (or 'datasource' to read a data source)`);
   }
-  if (kinds.length > 1) return fail(`${name} must set either 'path' or 'datasource', not both`);
-  const schema = 'path' in config ? FileSourceConfigSchema : DataSourceSourceConfigSchema;
+  // With a data source, `path` names a file under the data source's directory.
+  const schema = 'datasource' in config ? DataSourceSourceConfigSchema : FileSourceConfigSchema;
   return parseConfig(name, schema as z.ZodType<SourceConfig>, config, (c) => ({
     type: 'source',
     config: c,
@@ -146,7 +145,10 @@ function validateSinkConfig(
   name: string,
   config: Record<string, unknown>,
 ): ValidationResult<PipelineStep> {
-  const kinds = ['target', 'path', 'datasource'].filter((k) => k in config);
+  // With a data source, `path` names a file under the data source's directory.
+  const kinds = ['target', 'path', 'datasource'].filter(
+    (k) => k in config && !(k === 'path' && 'datasource' in config),
+  );
   if (kinds.length === 0) {
     return fail(
       `${name} missing required field 'target' (or 'path' for a file sink, 'datasource' for a data source)`,
@@ -158,9 +160,9 @@ function validateSinkConfig(
   const schema =
     'target' in config
       ? CollectionSinkConfigSchema
-      : 'path' in config
-        ? FileSinkConfigSchema
-        : DataSourceSinkConfigSchema;
+      : 'datasource' in config
+        ? DataSourceSinkConfigSchema
+        : FileSinkConfigSchema;
   return parseConfig(name, schema as z.ZodType<SinkConfig>, config, (c) => ({
     type: 'sink',
     config: c,

@@ -52,15 +52,17 @@ const ObjectKeySchema = z
 
 /**
  * What a step names inside a data source: a `table` (PostgreSQL, MySQL), a
- * `collection` (MongoDB) or an `object` key (S3); a file data source names
- * its file itself. Which one fits is checked against the data source's type
- * when a job is submitted.
+ * `collection` (MongoDB), an `object` key (S3) or a `path` (a file data
+ * source naming a directory; one naming a file needs nothing). Which one
+ * fits is checked against the data source's type when a job is submitted.
  */
 const DataSourceTargetShape = {
   datasource: StepDataSourceSchema,
   table: DatabaseNameSchema.optional(),
   collection: DatabaseNameSchema.optional(),
   object: ObjectKeySchema.optional(),
+  /** Relative to the file data source's directory; never outside the data root. */
+  path: DataPathSchema.optional(),
 };
 
 export const FileSourceConfigSchema = z.strictObject({
