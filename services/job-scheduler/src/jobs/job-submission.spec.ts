@@ -247,6 +247,21 @@ describe('resolveJobSpec with data sources', () => {
     expect(climbing).toContain("may not contain '.' or '..' segments");
   });
 
+  it('refuses a sink table name the database would refuse or shorten, and the marker table', async () => {
+    const sink = (table: string) =>
+      refusal(
+        resolveJobSpec(
+          context,
+          pipeline([{ type: 'sink', config: { datasource: 'warehouse', table } }]),
+          '/in/people.csv',
+        ),
+      );
+    expect(await sink('x'.repeat(70))).toMatch(/^sink: /);
+    expect(await sink('public.cloudflow_task_commits')).toBe(
+      "sink: 'cloudflow_task_commits' holds CloudFlow's commit markers; name another table",
+    );
+  });
+
   it('passes on the broker’s refusal of an unknown data source', async () => {
     const details = await refusal(
       resolveJobSpec(

@@ -24,7 +24,9 @@ import {
   type Format,
 } from '@cloudflow/engine';
 import {
+  COMMIT_MARKERS,
   ConnectorError,
+  checkTableName,
   inspectTable,
   objectKeyOf,
   s3ByteSource,
@@ -380,13 +382,21 @@ async function resolveOutput(
     }
     case 'table': {
       const id = ref?.id ?? '';
+      const driver = ref?.driver as 'postgres' | 'mysql' | 'mongodb';
+      guardSync(() => checkTableName(driver, place.table), 'sink');
+      // The commit markers live next to the rows; the sink must not write into them.
+      if (driver !== 'mongodb' && place.table.split('.').pop() === COMMIT_MARKERS) {
+        throw invalid(
+          `sink: '${COMMIT_MARKERS}' holds CloudFlow's commit markers; name another table`,
+        );
+      }
       if (source.kind === 'table' && source.dataSourceId === id && source.table === place.table) {
         throw invalid(`the sink table '${place.table}' is the job's input; write elsewhere`);
       }
       return {
         kind: 'table',
         dataSourceId: id,
-        driver: ref?.driver as 'postgres' | 'mysql' | 'mongodb',
+        driver,
         table: place.table,
       };
     }

@@ -78,6 +78,34 @@ describe('toConnectorError', () => {
     ).toBe(true);
   });
 
+  it('calls every lock wait and deadlock worth retrying: the holder may be gone next time', () => {
+    for (const [driver, error] of [
+      ['postgres', driverError('canceling statement due to lock timeout', { code: '55P03' })],
+      ['postgres', driverError('deadlock detected', { code: '40P01' })],
+      ['postgres', driverError('idle-in-transaction timeout', { code: '25P03' })],
+      [
+        'mysql',
+        driverError('Lock wait timeout exceeded', {
+          code: 'ER_LOCK_WAIT_TIMEOUT',
+          sqlState: 'HY000',
+        }),
+      ],
+      ['mysql', driverError('Deadlock found', { code: 'ER_LOCK_DEADLOCK', sqlState: '40001' })],
+    ] as const) {
+      expect(toConnectorError(driver, error, context).permanent).toBe(false);
+    }
+  });
+
+  it('calls a MongoDB duplicate key the data’s fault, not worth retrying', () => {
+    expect(
+      toConnectorError(
+        'mongodb',
+        driverError('E11000 duplicate key error', { code: 11000 }),
+        context,
+      ),
+    ).toMatchObject({ permanent: true });
+  });
+
   it('reads a server’s data error as data, even when the data looks like a network failure', () => {
     const error = new DatabaseError(
       'invalid input syntax for type integer: "timed out"',

@@ -174,6 +174,7 @@ const MONGO_PERMANENT: Record<number, string> = {
   18: 'the user name or password is wrong',
   26: 'the collection does not exist',
   121: 'a document does not pass the collection’s validation',
+  11000: 'a document has the same key as another where a unique index forbids it',
 };
 
 function mongoFailure(error: unknown, { config }: FailureContext): ConnectorError {

@@ -15,3 +15,4 @@ export {
 export { inspectTable, planKeyRanges, readKeyRange } from './tables';
 export { SqlTableSink, COMMIT_MARKERS } from './sql-table-sink';
 export { MongoCollectionSink } from './mongo-collection-sink';
+export { checkTableName } from './names';

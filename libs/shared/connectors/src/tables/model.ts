@@ -87,7 +87,12 @@ export interface TableSinkOptions extends TableAccess {
 }
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 10 * 60_000;
-export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/**
+ * Short on purpose: a newer attempt of the task may be waiting for the locks
+ * a frozen one holds, and it gives up after its own lock timeout; the frozen
+ * one must be gone within a few of those retries, not after minutes.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export function statementTimeoutOf(access: TableAccess): number {
   return Math.max(access.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, access.timeoutMs);

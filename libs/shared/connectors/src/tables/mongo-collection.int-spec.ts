@@ -132,6 +132,29 @@ describe('MongoDB collections as job input, against a real MongoDB-wire server',
     expect((gaps as Error).message).toContain("the split key 'k' is missing");
   });
 
+  it('refuses a split key that holds an array in some document, at submission and at planning', async () => {
+    const name = uniqueName('arrays');
+    // Sorted by k, [2, 3] sits in the middle: the first and last documents look fine.
+    await db.collection<{ _id: number; k: number | number[] }>(name).insertMany([
+      { _id: 1, k: 1 },
+      { _id: 2, k: [2, 3] },
+      { _id: 3, k: 5 },
+    ]);
+    const spec = { driver: 'mongodb' as const, table: name, splitKey: 'k' };
+    const atSubmission = await inspectTable(config, spec, access).catch((e: unknown) => e);
+    const atPlanning = await (async () => {
+      for await (const _range of planKeyRanges(config, spec, { ...access, chunkRows: 1 })) {
+        // planning
+      }
+    })().catch((e: unknown) => e);
+
+    for (const error of [atSubmission, atPlanning]) {
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect(error).toMatchObject({ permanent: true });
+      expect((error as Error).message).toContain(`the split key 'k' holds an array`);
+    }
+  });
+
   // FerretDB 1.24 closes the connection on a Decimal128, so that type is covered by the unit tests.
   it('reports a closed port as worth retrying', async () => {
     const port = await freePort();
@@ -219,5 +242,43 @@ describe('MongoCollectionSink against a real MongoDB-wire server', () => {
       { _id: 'job_1:000000000009', city: 'Tromsø' },
       { _id: 'own-id', city: 'Bergen' },
     ]);
+  });
+
+  it('fails permanently, naming the index, when a row breaks another unique index of the collection', async () => {
+    const name = uniqueName('unique');
+    await db.collection(name).createIndex({ email: 1 }, { unique: true });
+    await db
+      .collection<{ _id: string; email: string }>(name)
+      .insertOne({ _id: 'theirs', email: 'ada@example.com' });
+    const sink = new MongoCollectionSink(
+      config,
+      { driver: 'mongodb', table: name },
+      { ...access, jobId: 'job_u', taskId: 'job_u-t0' },
+    );
+    const error = await sink
+      .write([{ email: 'grace@example.com' }, { email: 'ada@example.com' }], [1, 2])
+      .catch((e: unknown) => e);
+    await sink.abort();
+
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({
+      permanent: true,
+      message: `row 2 has the same key as a document already in the collection '${name}', which the unique index 'email_1' on 'email' forbids: the row was not written`,
+    });
+    const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
+    expect(docs.map((d) => d['email'])).toEqual(['grace@example.com', 'ada@example.com']);
+  });
+
+  it('still skips the rows an earlier attempt wrote when the collection has other unique indexes', async () => {
+    const name = uniqueName('unique_retried');
+    await db.collection(name).createIndex({ email: 1 }, { unique: true });
+    const options = { ...access, jobId: 'job_r', taskId: 'job_r-t0' };
+    const rows: Row[] = [{ email: 'ada@example.com' }, { _id: 7, email: 'grace@example.com' }];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const sink = new MongoCollectionSink(config, { driver: 'mongodb', table: name }, options);
+      await sink.write(rows, [1, 2]);
+      await sink.commit();
+    }
+    expect(await db.collection(name).countDocuments()).toBe(2);
   });
 });

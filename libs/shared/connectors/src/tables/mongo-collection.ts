@@ -75,6 +75,31 @@ async function keyExtremes(
   return { mixed: kind === null || kind !== keyKind(last[key]), last: last[key] };
 }
 
+/**
+ * MongoDB matches a range against every element of an array: a document
+ * whose split key is [2, 30] falls in the range (1, 5] and in (20, 40], and
+ * would be read by two tasks. One lookup refuses a split key that is an array
+ * anywhere in the collection (`_id` never is one).
+ */
+async function refuseArrayKeys(
+  collection: Collection,
+  table: string,
+  key: string,
+  maxTimeMS: number,
+): Promise<void> {
+  if (key === '_id') return;
+  const found = await collection.findOne(
+    { [key]: { $type: 'array' } },
+    { projection: { _id: 1 }, maxTimeMS },
+  );
+  if (found) {
+    throw new ConnectorError(
+      `the split key '${key}' holds an array in some documents of '${table}': such a document would be read by more than one task, so choose a field that holds a single value in every document`,
+      true,
+    );
+  }
+}
+
 function mixedKeys(collection: string, key: string): ConnectorError {
   return new ConnectorError(
     `the split key '${key}' is missing, null, an array or of mixed types in some documents of '${collection}': choose a field every document has, with one type`,
@@ -126,6 +151,7 @@ export const mongoTables: TableDriverImpl = {
       if (mixed && spec.splitKey !== null && spec.splitKey !== undefined) {
         throw mixedKeys(spec.table, key);
       }
+      if (!mixed) await refuseArrayKeys(collection, spec.table, key, maxTimeMS);
       return { columns, splitKey: mixed ? null : key, rowEstimate };
     });
   },
@@ -142,6 +168,8 @@ export const mongoTables: TableDriverImpl = {
         if (!key) return undefined;
         const { mixed, last } = await keyExtremes(collection, key, maxTimeMS);
         if (mixed) throw mixedKeys(spec.table, key);
+        // Planned now, after submission: documents may have changed since.
+        await refuseArrayKeys(collection, spec.table, key, maxTimeMS);
         return last === undefined ? undefined : toBound(last);
       },
       keyAt: async (after, upTo, position) => {

@@ -11,7 +11,7 @@ import {
   type TableSpec,
 } from './model';
 import { mysqlId, mysqlTableName } from './names';
-import { closeMysql, closeOnAbort, openMysql, type MysqlSession } from './sessions';
+import { closeMysql, closeOnAbort, destroyMysql, openMysql, type MysqlSession } from './sessions';
 import { chooseSplitKey, type KeyCandidate } from './split-key';
 import { plainRow } from './values';
 
@@ -53,11 +53,17 @@ export interface MysqlColumn extends KeyCandidate {
   keyKind: MysqlKeyKind | null;
   precision: number | null;
   scale: number | null;
+  /** Its DATA_TYPE, lower case. */
+  dataType: string;
+  /** The most bytes a value can take (strings and binaries; JSON and spatial types: null). */
+  octets: number | null;
 }
 
 interface MysqlTable {
   rowEstimate: number | null;
   columns: MysqlColumn[];
+  /** Only this many leading bytes of a long string or binary value take part in a sort. */
+  maxSortLength: number;
 }
 
 type Packet<T> = (RowDataPacket & T)[];
@@ -75,10 +81,13 @@ async function mysqlCatalog(
       dataType: string;
       precision: string | null;
       scale: string | null;
+      octets: string | number | null;
+      maxSortLength: string | number;
     }>
   >({
     sql: `SELECT COLUMN_NAME AS name, IS_NULLABLE = 'NO' AS notNull, LOWER(DATA_TYPE) AS dataType,
-                 NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale
+                 NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale,
+                 CHARACTER_OCTET_LENGTH AS octets, @@SESSION.max_sort_length AS maxSortLength
             FROM information_schema.COLUMNS
            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     values: [table],
@@ -104,6 +113,7 @@ async function mysqlCatalog(
   const estimate = tables[0]?.estimate;
   return {
     rowEstimate: estimate === null || estimate === undefined ? null : Number(estimate),
+    maxSortLength: Number(columns[0]?.maxSortLength ?? 1024),
     columns: columns.map((c) => ({
       name: c.name,
       notNull: Boolean(c.notNull),
@@ -113,6 +123,8 @@ async function mysqlCatalog(
       primary: c.name === primary,
       precision: c.precision === null ? null : Number(c.precision),
       scale: c.scale === null ? null : Number(c.scale),
+      dataType: c.dataType,
+      octets: c.octets === null ? null : Number(c.octets),
     })),
   };
 }
@@ -177,11 +189,54 @@ function keyParameter(key: MysqlColumn, values: unknown[]): (value: unknown) => 
   };
 }
 
-/** How rows are ordered: by the key, ties (or everything, without a key) by every column. */
-function orderBy(columns: MysqlColumn[], key: MysqlColumn | null): string {
+/** Types compared by a collation: 'a' = 'A' = 'a ' under the usual _ci ones. */
+const COLLATED_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+/** Types whose sort is on bytes, but only their first max_sort_length bytes. */
+const BYTE_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+/** MySQL's JSON (which does not sort objects and arrays) and the spatial types: only their bytes order them. */
+const UNORDERED_TYPES = new Set([
+  'json',
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+  'geomcollection',
+]);
+
+/**
+ * How a column breaks ties so that rows come out in the same order on every
+ * read (their numbers are their identity): two rows that tie on every
+ * expression must be equal in every value. Strings compare as bytes (their
+ * collation may tie 'a', 'A', 'á' and 'a '; CAST AS BINARY works whatever
+ * the column's character set), and a value longer than the server sorts on
+ * adds a hash of all of it.
+ */
+function tieBreakers(column: MysqlColumn, maxSortLength: number): string[] {
+  const id = mysqlId(column.name);
+  const collated = COLLATED_TYPES.has(column.dataType);
+  const unordered = UNORDERED_TYPES.has(column.dataType);
+  if (!collated && !unordered && !BYTE_TYPES.has(column.dataType)) return [id];
+  const bytes = collated || unordered ? `CAST(${id} AS BINARY)` : id;
+  const long = unordered || column.octets === null || column.octets > maxSortLength;
+  return long ? [bytes, `SHA2(${bytes}, 256)`] : [bytes];
+}
+
+/**
+ * How rows are ordered: by the key (in its collation, the one the range
+ * bounds use), ties (or everything, without a key) by every column.
+ */
+function orderBy(table: MysqlTable, key: MysqlColumn | null): string {
   if (key?.unique) return mysqlId(key.name);
-  const rest = columns.filter((c) => c.name !== key?.name).map((c) => mysqlId(c.name));
-  return [...(key ? [mysqlId(key.name)] : []), ...rest].join(', ');
+  const keySql = key ? mysqlId(key.name) : '';
+  const keyTies = key ? tieBreakers(key, table.maxSortLength).filter((e) => e !== keySql) : [];
+  const rest = table.columns
+    .filter((c) => c.name !== key?.name)
+    .flatMap((c) => tieBreakers(c, table.maxSortLength));
+  return [...(key ? [keySql] : []), ...keyTies, ...rest].join(', ');
 }
 
 export const mysqlTables: TableDriverImpl = {
@@ -282,7 +337,7 @@ async function* readMysqlRows(
   batchRows: number,
 ): AsyncGenerator<Row[]> {
   const session = await openMysql(config, access);
-  const stopListening = closeOnAbort(access.signal, () => session.core.destroy());
+  const stopListening = closeOnAbort(access.signal, () => destroyMysql(session));
   let drained = false;
   try {
     const { catalog, key } = await readableTable(session, spec, true, access.timeoutMs);
@@ -292,7 +347,7 @@ async function* readMysqlRows(
       : '';
     const stream = session.core
       .query({
-        sql: `SELECT * FROM ${mysqlTableName(spec.table)} ${where} ORDER BY ${orderBy(catalog.columns, key)}`,
+        sql: `SELECT * FROM ${mysqlTableName(spec.table)} ${where} ORDER BY ${orderBy(catalog, key)}`,
         values,
       })
       .stream({ highWaterMark: batchRows });
@@ -310,6 +365,6 @@ async function* readMysqlRows(
     stopListening();
     // A result still streaming would have to be read to its end before the connection could quit.
     if (drained) await closeMysql(session);
-    else session.core.destroy();
+    else destroyMysql(session);
   }
 }

@@ -1,6 +1,7 @@
 import { escapeId } from 'mysql2';
 import { escapeIdentifier } from 'pg';
 import { ConnectorError } from '../connector-error';
+import type { TableDriver } from './model';
 
 /**
  * Table, column and collection names come from users. They are checked here
@@ -31,10 +32,25 @@ export interface PgTableName {
   sql: string;
 }
 
+/** PostgreSQL keeps the first 63 bytes of a longer name and drops the rest without an error. */
+export const PG_MAX_NAME_BYTES = 63;
+
+/** A PostgreSQL schema or table name: one that the server would silently shorten is refused, as two could collide. */
+function pgNamePart(name: string, what: string): string {
+  checkName(name, what);
+  if (Buffer.byteLength(name) > PG_MAX_NAME_BYTES) {
+    throw new ConnectorError(
+      `the ${what} name '${name.slice(0, 40)}…' is longer than PostgreSQL's ${PG_MAX_NAME_BYTES} bytes`,
+      true,
+    );
+  }
+  return name;
+}
+
 export function pgTableName(table: string): PgTableName {
   const dot = table.indexOf('.');
-  const schema = dot < 0 ? null : checkName(table.slice(0, dot), 'schema');
-  const name = checkName(dot < 0 ? table : table.slice(dot + 1), 'table');
+  const schema = dot < 0 ? null : pgNamePart(table.slice(0, dot), 'schema');
+  const name = pgNamePart(dot < 0 ? table : table.slice(dot + 1), 'table');
   return {
     schema,
     name,
@@ -51,9 +67,35 @@ export function pgId(name: string): string {
   return escapeIdentifier(checkName(name, 'column'));
 }
 
-/** A MySQL table in the connection's database: the whole string is one name, dots included. */
+export const MYSQL_MAX_NAME_LENGTH = 64;
+
+/**
+ * A MySQL table in the connection's database: the whole string is one name,
+ * dots included. The server refuses names longer than 64 characters, ending
+ * in a space or holding characters beyond the Basic Multilingual Plane
+ * (emoji): they are refused here first, in plain words.
+ */
 export function mysqlTableName(table: string): string {
-  return mysqlId(checkName(table, 'table'));
+  checkName(table, 'table');
+  if ([...table].length > MYSQL_MAX_NAME_LENGTH) {
+    throw new ConnectorError(
+      `the table name '${table.slice(0, 40)}…' is longer than MySQL's ${MYSQL_MAX_NAME_LENGTH} characters`,
+      true,
+    );
+  }
+  if (table.endsWith(' ')) {
+    throw new ConnectorError(
+      `the table name '${table}' ends in a space, which MySQL does not allow`,
+      true,
+    );
+  }
+  if (/[\u{10000}-\u{10FFFF}]/u.test(table)) {
+    throw new ConnectorError(
+      `the table name '${table}' holds a character MySQL does not allow in names (such as an emoji)`,
+      true,
+    );
+  }
+  return mysqlId(table);
 }
 
 export function mysqlId(name: string): string {
@@ -79,4 +121,24 @@ export function mongoFieldName(field: string): string {
     );
   }
   return field;
+}
+
+/**
+ * Checks a table (or collection) name the way the connectors will use it,
+ * without connecting: job submission calls it so that a name no server
+ * accepts is refused at once, not after tasks have started. Throws a
+ * permanent ConnectorError saying what is wrong.
+ */
+export function checkTableName(driver: TableDriver, name: string): void {
+  switch (driver) {
+    case 'postgres':
+      pgTableName(name);
+      return;
+    case 'mysql':
+      mysqlTableName(name);
+      return;
+    case 'mongodb':
+      mongoCollectionName(name);
+      return;
+  }
 }

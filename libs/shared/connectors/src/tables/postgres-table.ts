@@ -16,6 +16,14 @@ export interface PgColumn extends KeyCandidate {
   json: boolean;
   /** An array type: JS arrays are sent as PostgreSQL arrays. */
   array: boolean;
+  /** text, varchar, char or name (or a domain over one): ordered by a collation. */
+  textual: boolean;
+  /**
+   * Its ordering never ties two distinct values (integers, dates, bytea...),
+   * unlike numeric (1.0 = 1.00), floats (-0 = 0), interval (1 day = 24 hours),
+   * jsonb or citext: those break ties by their text form.
+   */
+  exact: boolean;
 }
 
 export interface PgTable {
@@ -39,6 +47,13 @@ export async function pgCatalog(client: PgClient, table: PgTableName): Promise<P
     `SELECT a.attname AS name, a.attnotnull AS "notNull",
             t.typcategory = 'A' AS array,
             COALESCE(NULLIF(t.typbasetype, 0), a.atttypid) IN ('json'::regtype, 'jsonb'::regtype) AS json,
+            COALESCE(NULLIF(t.typbasetype, 0), a.atttypid)
+              IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype) AS textual,
+            (t.typtype = 'e' OR COALESCE(NULLIF(t.typbasetype, 0), a.atttypid) IN (
+               'text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype, '"char"'::regtype,
+               'int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'oid'::regtype, 'bool'::regtype,
+               'bytea'::regtype, 'uuid'::regtype, 'date'::regtype, 'time'::regtype,
+               'timestamp'::regtype, 'timestamptz'::regtype)) AS exact,
             EXISTS (SELECT 1 FROM pg_index i
                      WHERE i.indrelid = a.attrelid AND i.indisunique AND i.indnkeyatts = 1
                        AND i.indkey[0] = a.attnum AND i.indpred IS NULL AND i.indexprs IS NULL) AS unique,
@@ -94,12 +109,31 @@ async function readableTable(
   return { catalog, key };
 }
 
-/** How rows are ordered: by the key, ties (or everything, without a key) by every column. */
+/**
+ * How a column breaks ties so that rows come out in the same order on every
+ * read (their numbers are their identity): two rows that tie on every
+ * expression must be equal in every value. Text compares byte by byte
+ * (COLLATE "C"), as a nondeterministic collation could tie distinct strings;
+ * types whose ordering ties distinct values add their text form; types
+ * without an ordering use only their text form.
+ */
+function tieBreakers(column: PgColumn): string[] {
+  const id = pgId(column.name);
+  if (column.textual) return [`${id} COLLATE "C"`];
+  if (!column.sortable) return [`${id}::text COLLATE "C"`];
+  return column.exact ? [id] : [id, `${id}::text COLLATE "C"`];
+}
+
+/**
+ * How rows are ordered: by the key (in its own ordering, the one the range
+ * bounds use), ties (or everything, without a key) by every column.
+ */
 function orderBy(columns: PgColumn[], key: PgColumn | null): string {
-  const sortExpression = (c: PgColumn) => (c.sortable ? pgId(c.name) : `${pgId(c.name)}::text`);
   if (key?.unique) return pgId(key.name);
-  const rest = columns.filter((c) => c.name !== key?.name).map(sortExpression);
-  return [...(key ? [pgId(key.name)] : []), ...rest].join(', ') || '1';
+  const keySql = key ? pgId(key.name) : '';
+  const keyTies = key && !key.exact ? tieBreakers(key).filter((e) => e !== keySql) : [];
+  const rest = columns.filter((c) => c.name !== key?.name).flatMap(tieBreakers);
+  return [...(key ? [keySql] : []), ...keyTies, ...rest].join(', ') || '1';
 }
 
 /** Values become `$n` parameters of unknown type, which PostgreSQL reads as the key's own type. */

@@ -28,6 +28,16 @@ async function allowedAddress(config: ConnectionConfig, access: TableAccess): Pr
   return address ?? config.host ?? '';
 }
 
+/**
+ * Every PostgreSQL session reads times in UTC, and writes floats with every
+ * digit they need: a float split key travels as text (`key::text`) and must
+ * come back as the very same number, or a range bound would fall between two
+ * keys. PostgreSQL 12 and later already do so unless a role or database sets
+ * `extra_float_digits` lower; before 12 only 3 is exact. Startup options
+ * outrank role and database settings.
+ */
+export const PG_SESSION_OPTIONS = '-c TimeZone=UTC -c extra_float_digits=3';
+
 export async function openPostgres(
   config: ConnectionConfig,
   access: TableAccess,
@@ -42,7 +52,7 @@ export async function openPostgres(
     query_timeout: statementMs + access.timeoutMs,
     keepAlive: true,
     types: PG_TYPES,
-    options: '-c TimeZone=UTC',
+    options: PG_SESSION_OPTIONS,
     ...(writer && {
       lock_timeout: writer.lockTimeoutMs,
       idle_in_transaction_session_timeout: writer.idleTimeoutMs,
@@ -61,6 +71,16 @@ export async function openPostgres(
 export async function closePostgres(client: PgClient): Promise<void> {
   await client.end().catch(() => undefined);
   // A server that never answered leaves the socket half-open after end(): close it.
+  destroyPostgres(client);
+}
+
+/**
+ * Drops the connection at once, even with a statement in flight (which
+ * `end()` would wait for, or queue behind): the server rolls back the
+ * session's transaction when it notices, at the latest when a statement
+ * waiting for a lock gives up (lock_timeout).
+ */
+export function destroyPostgres(client: PgClient): void {
   (
     client as unknown as { connection?: { stream?: { destroy(): void } } }
   ).connection?.stream?.destroy();
@@ -114,13 +134,23 @@ export async function openMysql(
     }
     return { core, db };
   } catch (error) {
-    core.destroy();
+    destroyMysql({ core });
     throw error;
   }
 }
 
 export async function closeMysql(session: MysqlSession): Promise<void> {
-  await session.db.end().catch(() => session.core.destroy());
+  await session.db.end().catch(() => destroyMysql(session));
+}
+
+/**
+ * Drops the connection at once: a statement in flight fails with a lost
+ * connection now, not when the server answers, and the server rolls back
+ * the session's transaction. (mysql2's own `destroy()` only half-closes the
+ * socket, so a statement waiting for a lock would still wait.)
+ */
+export function destroyMysql(session: Pick<MysqlSession, 'core'>): void {
+  (session.core as unknown as { stream?: { destroy(): void } }).stream?.destroy();
 }
 
 export async function openMongo(

@@ -1,3 +1,4 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { createConnection, type Connection as MysqlConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import { testEnv, uniqueName } from '@cloudflow/testing';
@@ -97,20 +98,25 @@ async function mysqlServer(): Promise<Server> {
   };
 }
 
-/** Inserts a task's marker in a transaction left open, as an attempt frozen before COMMIT would; returns what ends it. */
-async function holdMarker(
+/**
+ * Runs `sql` in a transaction of a session of the test's own, left open so
+ * that it holds its locks, as a frozen attempt would; returns what ends it.
+ * Placeholders are `?`, turned into `$n` for PostgreSQL.
+ */
+async function holdOpen(
   server: Server,
-  taskId: string,
-  jobId: string,
+  sql: string,
+  values: unknown[],
 ): Promise<() => Promise<void>> {
   if (server.driver === 'postgres') {
     const client = new PgClient({ connectionString: testEnv('CLOUDFLOW_TEST_POSTGRES_URL') });
     await client.connect();
     await client.query('BEGIN');
-    await client.query(`INSERT INTO ${server.markers} (task_id, job_id) VALUES ($1, $2)`, [
-      taskId,
-      jobId,
-    ]);
+    let n = 0;
+    await client.query(
+      sql.replace(/\?/g, () => `$${++n}`),
+      values,
+    );
     return async () => {
       await client.query('ROLLBACK');
       await client.end();
@@ -118,14 +124,77 @@ async function holdMarker(
   }
   const connection = await createConnection(testEnv('CLOUDFLOW_TEST_MYSQL_URL'));
   await connection.query('START TRANSACTION');
-  await connection.query(`INSERT INTO ${server.markers} (task_id, job_id) VALUES (?, ?)`, [
-    taskId,
-    jobId,
-  ]);
+  await connection.query(sql, values);
   return async () => {
     await connection.query('ROLLBACK');
     await connection.end();
   };
+}
+
+/** Inserts a task's marker in a transaction left open, as an attempt frozen before COMMIT would; returns what ends it. */
+function holdMarker(server: Server, taskId: string, jobId: string): Promise<() => Promise<void>> {
+  return holdOpen(server, `INSERT INTO ${server.markers} (task_id, job_id) VALUES (?, ?)`, [
+    taskId,
+    jobId,
+  ]);
+}
+
+/** A TCP relay to a server that can stop relaying, as a network that drops every packet would. */
+interface Relay {
+  port: number;
+  freeze(): void;
+  close(): Promise<void>;
+}
+
+async function freezableRelay(target: number): Promise<Relay> {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const relay = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (data) => {
+        if (!frozen) to.write(data);
+      });
+      from.on('close', end);
+      from.on('error', end);
+    }
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (relay.address() as AddressInfo).port,
+    freeze: () => {
+      frozen = true;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+  };
+}
+
+/** Waits until some session's INSERT into `table` waits for a lock another session holds. */
+async function waitForBlockedInsert(server: Server, table: string): Promise<void> {
+  const insert = `INSERT INTO ${server.sqlName(table)}%`;
+  const blocked =
+    server.driver === 'postgres'
+      ? `SELECT COUNT(*) AS n FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND query LIKE $1 AND pid <> pg_backend_pid()`
+      : `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+          WHERE COMMAND = 'Query' AND INFO LIKE ? AND ID <> CONNECTION_ID()`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (Number((await server.exec(blocked, [insert]))[0]?.['n']) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no INSERT into ${table} waited for a lock within 10 s`);
 }
 
 const ROWS: Row[] = [
@@ -140,14 +209,14 @@ describe.each([
 ] as const)('SqlTableSink against a real %s server', (_name, open) => {
   let server: Server;
   const jobId = uniqueName('job');
-  const options = (taskId: string, extra: { timeoutMs?: number } = {}) => ({
+  const sinkOptions = (taskId: string, extra: { timeoutMs?: number } = {}) => ({
     policy,
     timeoutMs: extra.timeoutMs ?? 10_000,
     jobId,
     taskId: `${jobId}-${taskId}`,
   });
   const sinkFor = (table: string, taskId: string, extra: { timeoutMs?: number } = {}) =>
-    new SqlTableSink(server.config, { driver: server.driver, table }, options(taskId, extra));
+    new SqlTableSink(server.config, { driver: server.driver, table }, sinkOptions(taskId, extra));
   const countOf = async (table: string) =>
     Number((await server.exec(`SELECT COUNT(*) AS n FROM ${server.sqlName(table)}`))[0]?.['n']);
 
@@ -177,15 +246,15 @@ describe.each([
       server.driver === 'postgres'
         ? {
             name: 'text',
-            visits: 'bigint',
-            score: 'double precision',
+            visits: 'numeric',
+            score: 'numeric',
             active: 'boolean',
             tags: 'jsonb',
             note: 'text',
           }
         : {
             name: 'longtext',
-            visits: 'bigint(20)',
+            visits: 'double',
             score: 'double',
             active: 'tinyint(1)',
             tags: 'longtext',
@@ -196,8 +265,9 @@ describe.each([
       `SELECT name, visits, score, tags FROM ${server.sqlName(table)} ORDER BY name`,
     );
     const tags = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value);
+    const score = (value: unknown) => (value === null ? null : Number(value));
     expect(
-      rows.map((r) => [r['name'], Number(r['visits'] ?? NaN), r['score'], tags(r['tags'])]),
+      rows.map((r) => [r['name'], Number(r['visits'] ?? NaN), score(r['score']), tags(r['tags'])]),
     ).toEqual([
       ['Ada', 3, 1.5, ['a', 'b']],
       ['Grace', 12, 2, { nested: 1 }],
@@ -320,5 +390,137 @@ describe.each([
     await retry.write([{ name: 'Ada' }], [1]);
     await retry.commit();
     expect(await countOf(table)).toBe(1);
+  });
+
+  it('creates number columns from whole numbers that take the fractions and large numbers of later tasks', async () => {
+    const table = server.tableName('numbers');
+    const first = sinkFor(table, 'numbers-1');
+    await first.write([{ n: 10 }], [1]);
+    await first.commit();
+    const second = sinkFor(table, 'numbers-2');
+    await second.write([{ n: 10.5 }, { n: 1e20 }, { n: -0.25 }], [2, 3, 4]);
+    await second.commit();
+
+    const rows = await server.exec(`SELECT n FROM ${server.sqlName(table)} ORDER BY n`);
+    expect(rows.map((r) => Number(r['n']))).toEqual([-0.25, 10, 10.5, 1e20]);
+  });
+
+  it('ends a newer attempt as committed when it ran into the rows of a stale attempt that then committed', async () => {
+    const table = server.tableName('keyed');
+    await server.exec(
+      `CREATE TABLE ${server.sqlName(table)} (id INTEGER PRIMARY KEY, name VARCHAR(20))`,
+    );
+    const rows = [
+      { id: 1, name: 'Ada' },
+      { id: 2, name: 'Grace' },
+      { id: 3, name: 'Linus' },
+    ];
+    const stale = sinkFor(table, 'keyed');
+    await stale.write(rows, [1, 2, 3]);
+    // The newer attempt waits for the stale one's uncommitted rows...
+    const newer = sinkFor(table, 'keyed');
+    const newerWrite = newer.write(rows, [1, 2, 3]);
+    await waitForBlockedInsert(server, table);
+    // ...which commits: the newer one's inserts now meet committed duplicates.
+    await stale.commit();
+    await newerWrite;
+    await newer.commit();
+
+    const ids = await server.exec(`SELECT id FROM ${server.sqlName(table)} ORDER BY id`);
+    expect(ids.map((r) => Number(r['id']))).toEqual([1, 2, 3]);
+    // Once committed, later attempts write nothing at all.
+    const late = sinkFor(table, 'keyed');
+    await late.write(rows, [1, 2, 3]);
+    await late.commit();
+    expect(await countOf(table)).toBe(3);
+  });
+
+  it('lets a newer attempt write once the server has cut off a stale attempt frozen on its rows', async () => {
+    const table = server.tableName('frozen_rows');
+    await server.exec(`CREATE TABLE ${server.sqlName(table)} (id INTEGER PRIMARY KEY)`);
+    const rows = [{ id: 1 }, { id: 2 }];
+    const options = { ...sinkOptions('frozen-rows'), idleTimeoutMs: 1_000 };
+    // The stale attempt writes and then does nothing more, as a frozen worker would.
+    const stale = new SqlTableSink(server.config, { driver: server.driver, table }, options);
+    await stale.write(rows, [1, 2]);
+    try {
+      const newer = new SqlTableSink(server.config, { driver: server.driver, table }, options);
+      await newer.write(rows, [1, 2]);
+      await newer.commit();
+    } finally {
+      await stale.abort();
+    }
+    expect(await countOf(table)).toBe(2);
+  });
+
+  it('gives up on a statement the server never answers, within its bound', async () => {
+    const table = server.tableName('unanswered');
+    await server.exec(`CREATE TABLE ${server.sqlName(table)} (name VARCHAR(20))`);
+    const relay = await freezableRelay(server.config.port ?? 0);
+    try {
+      const sink = new SqlTableSink(
+        { ...server.config, port: relay.port },
+        { driver: server.driver, table },
+        { ...sinkOptions('unanswered', { timeoutMs: 1_000 }), statementTimeoutMs: 1_000 },
+      );
+      await sink.write([{ name: 'Ada' }], [1]);
+      relay.freeze();
+      const started = Date.now();
+      const error = await sink.commit().catch((e: unknown) => e);
+
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect(error).toMatchObject({ permanent: false });
+    } finally {
+      await relay.close();
+    }
+    expect(await countOf(table)).toBe(0);
+  });
+
+  it('still fails permanently on a duplicate key no attempt of the task committed', async () => {
+    const table = server.tableName('taken');
+    await server.exec(
+      `CREATE TABLE ${server.sqlName(table)} (id INTEGER PRIMARY KEY, name VARCHAR(20))`,
+    );
+    await server.exec(`INSERT INTO ${server.sqlName(table)} (id, name) VALUES (2, 'there')`);
+    const sink = sinkFor(table, 'taken');
+    const error = await sink
+      .write(
+        [
+          { id: 1, name: 'Ada' },
+          { id: 2, name: 'Grace' },
+        ],
+        [1, 2],
+      )
+      .catch((e: unknown) => e);
+    await sink.abort();
+
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ permanent: true });
+    expect(await countOf(table)).toBe(1);
+  });
+
+  it('aborts at once while an insert waits for a lock, instead of queuing a rollback behind it', async () => {
+    const table = server.tableName('abort_blocked');
+    await server.exec(`CREATE TABLE ${server.sqlName(table)} (id INTEGER PRIMARY KEY)`);
+    const release = await holdOpen(server, `INSERT INTO ${server.sqlName(table)} (id) VALUES (?)`, [
+      1,
+    ]);
+    try {
+      const sink = sinkFor(table, 'abort-blocked', { timeoutMs: 20_000 });
+      const write = sink.write([{ id: 1 }], [1]).catch((e: unknown) => e);
+      await waitForBlockedInsert(server, table);
+      const started = Date.now();
+      await sink.abort();
+      expect(Date.now() - started).toBeLessThan(2_000);
+
+      const error = await write;
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect(error).toMatchObject({ permanent: false });
+    } finally {
+      await release();
+    }
+    expect(await countOf(table)).toBe(0);
   });
 });

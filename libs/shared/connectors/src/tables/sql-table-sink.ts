@@ -1,7 +1,8 @@
-import type { RowDataPacket } from 'mysql2';
-import type { Client as PgClient } from 'pg';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import { DatabaseError, type Client as PgClient } from 'pg';
 import type { ConnectionConfig } from '../connection-string';
 import { ConnectorError } from '../connector-error';
+import { withDeadline } from '../deadline';
 import { toConnectorError } from './errors';
 import {
   idleTimeoutOf,
@@ -15,6 +16,8 @@ import { pgCatalog } from './postgres-table';
 import {
   closeMysql,
   closePostgres,
+  destroyMysql,
+  destroyPostgres,
   openMysql,
   openPostgres,
   type MysqlSession,
@@ -44,6 +47,10 @@ interface SqlTarget {
   readonly caseInsensitive: boolean;
   /** About the most data one statement may carry. */
   readonly maxStatementBytes: number;
+  /** A statement is in flight: anything sent now would wait behind it. */
+  readonly busy: boolean;
+  /** A statement ended without the server's answer: the connection is dropped and sends nothing more. */
+  readonly broken: boolean;
   /** The table's columns, or null if it does not exist. */
   columns(): Promise<TargetColumn[] | null>;
   /** Creates the table; one created meanwhile by another task is fine. */
@@ -56,19 +63,67 @@ interface SqlTarget {
   insertMarker(taskId: string, jobId: string): Promise<boolean>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
+  /** Ends the session, waiting for nothing: a transaction still open is rolled back by the server. */
+  destroy(): void;
   close(): Promise<void>;
 }
 
 const codeOf = (error: unknown) => (error as { code?: string }).code;
 
+/**
+ * A target's statements: how many are in flight, and whether one ended
+ * without an answer from the server (a lost connection, a client-side
+ * timeout). The state of such a connection is unknown and anything sent on
+ * it would queue behind the lost statement, so it is dropped at once and
+ * never used again.
+ */
+class Statements {
+  private inFlight = 0;
+  private lost = false;
+
+  constructor(
+    private readonly answeredByServer: (error: unknown) => boolean,
+    private readonly drop: () => void,
+  ) {}
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  get broken(): boolean {
+    return this.lost;
+  }
+
+  async run<T>(statement: () => Promise<T>): Promise<T> {
+    if (this.lost) throw new ConnectorError('the connection to the database was lost', false);
+    this.inFlight++;
+    try {
+      return await statement();
+    } catch (error) {
+      if (!this.answeredByServer(error)) this.breakOff();
+      throw error;
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  breakOff(): void {
+    this.lost = true;
+    this.drop();
+  }
+}
+
+/**
+ * Numbers of any size and scale: a column is made from the first batch of
+ * one task, and the next may hold 10.5 where this one held 10.
+ */
 const POSTGRES_DIALECT: SqlDialect = {
   quoteId: pgId,
   placeholder: (index) => `$${index}`,
   columnType: (kind) =>
     ({
       text: 'TEXT',
-      integer: 'BIGINT',
-      float: 'DOUBLE PRECISION',
+      number: 'NUMERIC',
       boolean: 'BOOLEAN',
       json: 'JSONB',
     })[kind],
@@ -76,14 +131,16 @@ const POSTGRES_DIALECT: SqlDialect = {
   maxParameters: 65_535,
 };
 
-/** LONGTEXT, not TEXT: MySQL's TEXT holds only 64 KB. */
+/**
+ * LONGTEXT, not TEXT: MySQL's TEXT holds only 64 KB. DOUBLE for numbers:
+ * it holds every number a JSON row can carry, whole or not (DECIMAL would
+ * need a fixed scale).
+ */
 const MYSQL_DIALECT: SqlDialect = {
   quoteId: mysqlId,
   placeholder: () => '?',
   columnType: (kind) =>
-    ({ text: 'LONGTEXT', integer: 'BIGINT', float: 'DOUBLE', boolean: 'BOOLEAN', json: 'JSON' })[
-      kind
-    ],
+    ({ text: 'LONGTEXT', number: 'DOUBLE', boolean: 'BOOLEAN', json: 'JSON' })[kind],
   insertDefaults: (table, count) =>
     `INSERT INTO ${table} () VALUES ${Array.from({ length: count }, () => '()').join(', ')}`,
   maxParameters: 65_535,
@@ -98,6 +155,7 @@ class PostgresTarget implements SqlTarget {
   readonly maxStatementBytes = 16 * 1024 * 1024;
   readonly table: string;
   private readonly markers: string;
+  private readonly statements: Statements;
 
   private constructor(
     private readonly client: PgClient,
@@ -105,6 +163,10 @@ class PostgresTarget implements SqlTarget {
   ) {
     this.table = name.sql;
     this.markers = pgSibling(name, COMMIT_MARKERS);
+    this.statements = new Statements(
+      (error) => error instanceof DatabaseError,
+      () => destroyPostgres(client),
+    );
   }
 
   /** Names are checked before anything is sent. */
@@ -118,43 +180,54 @@ class PostgresTarget implements SqlTarget {
     return new PostgresTarget(await openPostgres(config, options, bounds), name);
   }
 
-  async columns(): Promise<TargetColumn[] | null> {
-    const catalog = await pgCatalog(this.client, this.name);
-    return catalog?.columns.map(({ name, json, array }) => ({ name, json, array })) ?? null;
+  get busy(): boolean {
+    return this.statements.busy;
+  }
+
+  get broken(): boolean {
+    return this.statements.broken;
+  }
+
+  /** Every statement is bounded by the session's statement timeout and the client's query timeout. */
+  private query(sql: string, values?: unknown[]) {
+    return this.statements.run(() => this.client.query<Row>(sql, values));
+  }
+
+  columns(): Promise<TargetColumn[] | null> {
+    return this.statements.run(async () => {
+      const catalog = await pgCatalog(this.client, this.name);
+      return catalog?.columns.map(({ name, json, array }) => ({ name, json, array })) ?? null;
+    });
   }
 
   async createTable(sql: string): Promise<void> {
-    await this.client.query(sql).catch((error: unknown) => {
+    await this.query(sql).catch((error: unknown) => {
       if (!isAlreadyCreated(error)) throw error;
     });
   }
 
   async ensureMarkerTable(): Promise<void> {
-    const found = await this.client.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [
-      this.markers,
-    ]);
+    const found = await this.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [this.markers]);
     if ((found.rows[0] as { found: boolean }).found) return;
     await this.createTable(`CREATE TABLE IF NOT EXISTS ${this.markers} ${MARKER_COLUMNS}`);
   }
 
   async hasMarker(taskId: string): Promise<boolean> {
-    const found = await this.client.query(`SELECT 1 FROM ${this.markers} WHERE task_id = $1`, [
-      taskId,
-    ]);
+    const found = await this.query(`SELECT 1 FROM ${this.markers} WHERE task_id = $1`, [taskId]);
     return found.rows.length > 0;
   }
 
   async begin(): Promise<void> {
-    await this.client.query('BEGIN');
+    await this.query('BEGIN');
   }
 
   async execute({ sql, values }: SqlStatement): Promise<void> {
-    await this.client.query(sql, values);
+    await this.query(sql, values);
   }
 
   async insertMarker(taskId: string, jobId: string): Promise<boolean> {
     try {
-      await this.client.query(
+      await this.query(
         `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES ($1, $2, now())`,
         [taskId, jobId],
       );
@@ -166,35 +239,59 @@ class PostgresTarget implements SqlTarget {
   }
 
   async commit(): Promise<void> {
-    await this.client.query('COMMIT');
+    await this.query('COMMIT');
   }
 
   async rollback(): Promise<void> {
-    await this.client.query('ROLLBACK');
+    await this.query('ROLLBACK');
   }
 
-  close(): Promise<void> {
-    return closePostgres(this.client);
+  destroy(): void {
+    this.statements.breakOff();
+  }
+
+  async close(): Promise<void> {
+    if (this.busy || this.broken) this.destroy();
+    else await closePostgres(this.client);
   }
 }
 
 /** MySQL's own JSON column type (MariaDB's JSON is LONGTEXT, recognised by its format). */
 const MYSQL_TYPE_JSON = 245;
 
+/** A statement the server did not finish in time: worded like a driver's timeout, so it reads as one. */
+function statementTimedOut(): Error {
+  return Object.assign(new Error('the statement timed out'), { code: 'PROTOCOL_SEQUENCE_TIMEOUT' });
+}
+
+/** The server's own error, on a connection that still works (a fatal one ends the session). */
+function mysqlAnswered(error: unknown): boolean {
+  const { sqlState, fatal } = error as { sqlState?: unknown; fatal?: unknown };
+  return typeof sqlState === 'string' && fatal !== true;
+}
+
 class MysqlTarget implements SqlTarget {
   readonly dialect = MYSQL_DIALECT;
   readonly caseInsensitive = true;
   readonly table: string;
   private readonly markers = mysqlId(COMMIT_MARKERS);
+  private readonly statements: Statements;
 
   private constructor(
     private readonly session: MysqlSession,
     private readonly name: string,
     /** Escaping can double a value's size: a third of the server's packet limit is safe. */
     readonly maxStatementBytes: number,
+    /**
+     * Every statement's bound, kept on the client (MySQL has no server-side
+     * timeout for writes): a statement past it breaks the connection off,
+     * which mysql2's own `timeout` does not (it would queue the next
+     * statement behind the lost one, and keep its timer running).
+     */
     private readonly timeoutMs: number,
   ) {
     this.table = mysqlTableName(name);
+    this.statements = new Statements(mysqlAnswered, () => destroyMysql(session));
   }
 
   /** Names are checked before anything is sent. */
@@ -207,33 +304,47 @@ class MysqlTarget implements SqlTarget {
     mysqlTableName(table);
     const session = await openMysql(config, options, bounds);
     try {
-      const [rows] = await session.db.query<(RowDataPacket & { packet: string | number })[]>(
-        'SELECT @@max_allowed_packet AS packet',
+      const [rows] = await withDeadline(
+        session.db.query<(RowDataPacket & { packet: string | number })[]>(
+          'SELECT @@max_allowed_packet AS packet',
+        ),
+        options.timeoutMs,
+        statementTimedOut,
       );
       const packet = Number(rows[0]?.packet ?? 4 * 1024 * 1024);
       return new MysqlTarget(session, table, Math.floor(packet / 3), statementTimeoutOf(options));
     } catch (error) {
-      await closeMysql(session);
+      destroyMysql(session);
       throw error;
     }
   }
 
+  get busy(): boolean {
+    return this.statements.busy;
+  }
+
+  get broken(): boolean {
+    return this.statements.broken;
+  }
+
+  private query<T extends RowDataPacket[] | ResultSetHeader>(sql: string, values: unknown[] = []) {
+    return this.statements.run(() =>
+      withDeadline(this.session.db.query<T>(sql, values), this.timeoutMs, statementTimedOut),
+    );
+  }
+
   private async exists(name: string): Promise<boolean> {
-    const [rows] = await this.session.db.query<RowDataPacket[]>({
-      sql: `SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
-      values: [name],
-      timeout: this.timeoutMs,
-    });
+    const [rows] = await this.query<RowDataPacket[]>(
+      `SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+      [name],
+    );
     return rows.length > 0;
   }
 
   async columns(): Promise<TargetColumn[] | null> {
     if (!(await this.exists(this.name))) return null;
     // The result's metadata knows JSON columns, MariaDB's (LONGTEXT with a check) included.
-    const [, fields] = await this.session.db.query({
-      sql: `SELECT * FROM ${this.table} LIMIT 0`,
-      timeout: this.timeoutMs,
-    });
+    const [, fields] = await this.query<RowDataPacket[]>(`SELECT * FROM ${this.table} LIMIT 0`);
     return fields.map((field) => ({
       name: field.name,
       json: field.columnType === MYSQL_TYPE_JSON || field.extendedFormat === 'json',
@@ -241,7 +352,7 @@ class MysqlTarget implements SqlTarget {
   }
 
   async createTable(sql: string): Promise<void> {
-    await this.session.db.query(sql).catch((error: unknown) => {
+    await this.query(sql).catch((error: unknown) => {
       if (codeOf(error) !== 'ER_TABLE_EXISTS_ERROR') throw error;
     });
   }
@@ -252,28 +363,27 @@ class MysqlTarget implements SqlTarget {
   }
 
   async hasMarker(taskId: string): Promise<boolean> {
-    const [rows] = await this.session.db.query<RowDataPacket[]>({
-      sql: `SELECT 1 FROM ${this.markers} WHERE task_id = ?`,
-      values: [taskId],
-      timeout: this.timeoutMs,
-    });
+    const [rows] = await this.query<RowDataPacket[]>(
+      `SELECT 1 FROM ${this.markers} WHERE task_id = ?`,
+      [taskId],
+    );
     return rows.length > 0;
   }
 
   async begin(): Promise<void> {
-    await this.session.db.query('START TRANSACTION');
+    await this.query('START TRANSACTION');
   }
 
   async execute({ sql, values }: SqlStatement): Promise<void> {
-    await this.session.db.query({ sql, values, timeout: this.timeoutMs });
+    await this.query(sql, values);
   }
 
   async insertMarker(taskId: string, jobId: string): Promise<boolean> {
     try {
-      await this.session.db.query({
-        sql: `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES (?, ?, UTC_TIMESTAMP())`,
-        values: [taskId, jobId],
-      });
+      await this.query(
+        `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES (?, ?, UTC_TIMESTAMP())`,
+        [taskId, jobId],
+      );
       return true;
     } catch (error) {
       if (codeOf(error) === 'ER_DUP_ENTRY') return false;
@@ -282,15 +392,20 @@ class MysqlTarget implements SqlTarget {
   }
 
   async commit(): Promise<void> {
-    await this.session.db.query('COMMIT');
+    await this.query('COMMIT');
   }
 
   async rollback(): Promise<void> {
-    await this.session.db.query('ROLLBACK');
+    await this.query('ROLLBACK');
   }
 
-  close(): Promise<void> {
-    return closeMysql(this.session);
+  destroy(): void {
+    this.statements.breakOff();
+  }
+
+  async close(): Promise<void> {
+    if (this.busy || this.broken) this.destroy();
+    else await closeMysql(this.session);
   }
 }
 
@@ -301,20 +416,31 @@ class MysqlTarget implements SqlTarget {
  * `cloudflow_task_commits`: the marker's primary key lets one attempt commit
  * and turns every other (a retry, or a stale attempt still running) into a
  * rollback. The marker is inserted last, just before COMMIT, so an attempt
- * that froze while writing holds no lock a newer attempt needs; one that froze
- * on the marker is cut off by the server's idle timeout, and the newer one
- * waits at most the lock timeout before it fails and is retried.
+ * that froze while writing holds no lock on the marker a newer attempt needs;
+ * one that froze anywhere is cut off by the server's idle timeout, and the
+ * newer one waits at most the lock timeout before it fails and is retried.
+ *
+ * Two attempts can also meet on the user's own unique keys: the newer one
+ * waits for the older one's rows, and once the older one commits, gets a
+ * duplicate-key error. So a statement that fails is followed by a look at the
+ * marker: if the task is committed, its rows are all there once, and this
+ * attempt ends as if it had committed them itself.
  *
  * A missing table is created from the first batch's fields with inferred
- * types (outside the transaction: MySQL commits DDL implicitly).
+ * types (outside the transaction: MySQL commits DDL implicitly); numbers get
+ * a type that takes every later number, whole or not.
  */
 export class SqlTableSink implements TableRowSink {
   private target?: SqlTarget;
   private columns = new Map<string, TargetColumn>();
   /** An earlier attempt committed this task: write nothing. */
   private committedEarlier = false;
+  /** The target's transaction is open (BEGIN sent, neither COMMIT nor ROLLBACK yet). */
+  private inTransaction = false;
   /** A statement failed: the transaction can only be rolled back. */
   private failed = false;
+  /** abort() was called: nothing more is sent, no connection is opened. */
+  private aborted = false;
 
   constructor(
     private readonly config: ConnectionConfig,
@@ -324,13 +450,14 @@ export class SqlTableSink implements TableRowSink {
 
   /** Rows are identified by the task's marker, not one by one, so `lines` is not needed. */
   async write(rows: Row[], _lines: number[]): Promise<void> {
-    if (rows.length === 0) return;
+    if (rows.length === 0 || this.committedEarlier) return;
+    if (this.aborted) throw stopped();
     if (this.failed) {
       throw new ConnectorError('an earlier write of this task failed: abort it and retry', false);
     }
     try {
       const target = this.target ?? (await this.open(rows));
-      if (this.committedEarlier) return;
+      if (!target) return;
       const statements = insertStatements(
         target.dialect,
         target.table,
@@ -338,14 +465,22 @@ export class SqlTableSink implements TableRowSink {
         rows,
         target.maxStatementBytes,
       );
-      for (const statement of statements) await target.execute(statement);
+      for (const statement of statements) {
+        if (this.aborted) throw stopped();
+        await target.execute(statement);
+      }
     } catch (error) {
+      if (await this.committedByEarlierAttempt()) {
+        await this.release();
+        return;
+      }
       this.failed = true;
       throw this.failure(error);
     }
   }
 
   async commit(): Promise<void> {
+    if (this.aborted) throw stopped();
     const target = this.target;
     if (!target) return;
     try {
@@ -362,33 +497,98 @@ export class SqlTableSink implements TableRowSink {
         } else {
           await target.rollback();
         }
+        this.inTransaction = false;
       }
     } catch (error) {
-      await target.rollback().catch(() => undefined);
-      throw this.failure(error);
+      if (!(await this.committedByEarlierAttempt())) throw this.failure(error);
     } finally {
-      this.target = undefined;
-      await target.close();
+      await this.release();
     }
   }
 
+  /**
+   * Rolls back and closes. With a statement in flight (an insert waiting for
+   * a lock, say), a ROLLBACK would only queue behind it: the connection is
+   * dropped instead, and the server rolls back on its own.
+   */
   async abort(): Promise<void> {
+    this.aborted = true;
     const target = this.target;
     this.target = undefined;
+    this.inTransaction = false;
     if (!target) return;
+    if (target.busy || target.broken) {
+      target.destroy();
+      return;
+    }
     await target.rollback().catch(() => undefined);
     await target.close().catch(() => undefined);
   }
 
-  /** Connects, checks for an earlier commit, makes sure the tables exist, then begins the transaction. */
-  private async open(firstRows: Row[]): Promise<SqlTarget> {
+  /**
+   * After a statement of the transaction failed: whether the task's rows are
+   * committed all the same — by an earlier attempt this one ran into (a
+   * duplicate key of the user's table, a lock wait it ended), or by this very
+   * attempt when only the answer to its COMMIT was lost. Rolls back first,
+   * then looks for the task's marker with a fresh statement on the same
+   * connection, or on a new one when that one no longer works. Any doubt is
+   * a no: the caller then reports the original failure.
+   */
+  private async committedByEarlierAttempt(): Promise<boolean> {
+    const target = this.target;
+    if (!target || !this.inTransaction || this.aborted) return false;
+    this.inTransaction = false;
+    const { taskId } = this.options;
+    if (!target.broken) {
+      try {
+        await target.rollback();
+        return this.committedIf(await target.hasMarker(taskId));
+      } catch {
+        // The connection failed too: ask on a new one.
+      }
+    }
+    try {
+      const fresh = await this.connect();
+      try {
+        return this.committedIf(await fresh.hasMarker(taskId));
+      } finally {
+        await fresh.close();
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  private committedIf(found: boolean): boolean {
+    if (found) this.committedEarlier = true;
+    return found;
+  }
+
+  /** Ends the session (a transaction still open rolls back) and forgets it. */
+  private async release(): Promise<void> {
+    const target = this.target;
+    this.target = undefined;
+    this.inTransaction = false;
+    await target?.close().catch(() => undefined);
+  }
+
+  /**
+   * Connects, checks for an earlier commit, makes sure the tables exist, then
+   * begins the transaction; undefined when an earlier attempt committed the task.
+   */
+  private async open(firstRows: Row[]): Promise<SqlTarget | undefined> {
     checkIds(this.options);
     const target = await this.connect();
+    if (this.aborted) {
+      target.destroy();
+      throw stopped();
+    }
     this.target = target;
     await target.ensureMarkerTable();
     if (await target.hasMarker(this.options.taskId)) {
       this.committedEarlier = true;
-      return target;
+      await this.release();
+      return undefined;
     }
     let columns = await target.columns();
     if (!columns) {
@@ -399,6 +599,7 @@ export class SqlTableSink implements TableRowSink {
     }
     this.columns = new Map(columns.map((c) => [this.lookupName(target, c.name), c]));
     await target.begin();
+    this.inTransaction = true;
     return target;
   }
 
@@ -440,6 +641,11 @@ export class SqlTableSink implements TableRowSink {
       table: this.spec.table,
     });
   }
+}
+
+/** The error of a write on an attempt already aborted: the task is being retried or stopped. */
+function stopped(): ConnectorError {
+  return new ConnectorError('the attempt was aborted', false);
 }
 
 function checkIds({ jobId, taskId }: TableSinkOptions): void {

@@ -29,6 +29,8 @@ interface Server {
   exec(sql: string, values?: unknown[]): Promise<Row[]>;
   /** Inserts `rows` (objects with the same fields) in one statement. */
   insert(table: string, rows: Row[]): Promise<void>;
+  /** A text type whose comparison ties 'a', 'A' and 'á' (MySQL's also 'a '); `long` holds more than the server sorts on. */
+  looseText(long: boolean): string;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,10 @@ async function postgresServer(): Promise<Server> {
   await client.connect();
   const schema = uniqueName('cf_tables');
   await client.query(`CREATE SCHEMA ${schema}`);
+  // A nondeterministic collation: equal strings need not be the same string.
+  await client.query(
+    `CREATE COLLATION ${schema}.loose (provider = icu, locale = 'und-u-ks-level1', deterministic = false)`,
+  );
   const exec = async (sql: string, values: unknown[] = []) =>
     (await client.query<Row>(sql, values)).rows;
   return {
@@ -62,6 +68,7 @@ async function postgresServer(): Promise<Server> {
         values,
       );
     },
+    looseText: () => `TEXT COLLATE ${schema}.loose`,
     close: async () => {
       await client.query(`DROP SCHEMA ${schema} CASCADE`);
       await client.end();
@@ -92,6 +99,8 @@ async function mysqlServer(): Promise<Server> {
         [rows.map((row) => fields.map((f) => row[f]))],
       );
     },
+    looseText: (long) =>
+      `${long ? 'TEXT' : 'VARCHAR(20)'} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`,
     close: async () => {
       for (const name of created) await exec(`DROP TABLE IF EXISTS ${connection.escapeId(name)}`);
       await connection.end();
@@ -271,6 +280,41 @@ describe.each([
     expect(lines).toEqual([1, 2, 3, 4, 5]);
     expect(new Set(rows.map((r) => JSON.stringify(r))).size).toBe(4);
     expect((await readAll(config, spec, 2, 3)).rows).toEqual(rows);
+  });
+
+  it('reads rows that tie in the table’s collation in one order, whatever order they were stored in', async () => {
+    const table = server.tableName('ties');
+    await server.exec(
+      `CREATE TABLE ${server.sqlName(table)} (grp INTEGER NOT NULL, name ${server.looseText(false)}, body ${server.looseText(true)})`,
+    );
+    // Beyond the first 1,024 bytes (MySQL's max_sort_length), only the end tells these bodies apart.
+    const long = 'x'.repeat(1_100);
+    const stored: Row[] = [
+      { grp: 1, name: 'a', body: 'same' },
+      { grp: 1, name: 'A', body: 'same' },
+      { grp: 1, name: 'a ', body: 'same' },
+      { grp: 1, name: 'á', body: 'same' },
+      { grp: 2, name: 'b', body: `${long}1` },
+      { grp: 2, name: 'b', body: `${long}2` },
+      { grp: 2, name: 'b', body: `${long}Y` },
+      { grp: 2, name: 'b', body: `${long}y` },
+    ];
+    const asText = (rows: Row[]) =>
+      rows.map((r) => JSON.stringify([Number(r['grp']), r['name'], r['body']]));
+    for (const splitKey of [null, 'grp']) {
+      const spec = { driver: server.driver, table, splitKey };
+      await server.exec(`DELETE FROM ${server.sqlName(table)}`);
+      await server.insert(server.sqlName(table), stored);
+      const first = await readAll(config, spec, 3);
+      // The same rows again, stored the other way round.
+      await server.exec(`DELETE FROM ${server.sqlName(table)}`);
+      await server.insert(server.sqlName(table), [...stored].reverse());
+      const second = await readAll(config, spec, 3);
+
+      expect(asText(first.rows).sort()).toEqual(asText(stored).sort());
+      expect(first.lines).toEqual(oneToN(stored.length));
+      expect(asText(second.rows)).toEqual(asText(first.rows));
+    }
   });
 
   it('plans no range for an empty table', async () => {
@@ -454,6 +498,51 @@ describe('PostgreSQL values as plain JSON', () => {
       ratio: 0.5,
     });
     expect(rows).toHaveLength(2);
+  });
+  it('splits by a float key exactly, even for a role whose sessions write floats with fewer digits', async () => {
+    const table = server.tableName('floats');
+    await server.exec(`CREATE TABLE ${server.sqlName(table)} (k float8 PRIMARY KEY)`);
+    const keys = [0.1, 0.2, 0.1 + 0.2, 0.3, 1 / 3, 2 / 3];
+    await server.insert(
+      server.sqlName(table),
+      keys.map((k) => ({ k })),
+    );
+    // With extra_float_digits = 0, 0.1 + 0.2 would be written '0.3', like 0.3 itself.
+    const role = uniqueName('cf_digits');
+    const url = new URL(server.url);
+    const [schema] = table.split('.');
+    await server.exec(`CREATE ROLE ${role} LOGIN PASSWORD 'digits-pw'`);
+    try {
+      await server.exec(`ALTER ROLE ${role} SET extra_float_digits = 0`);
+      await server.exec(`GRANT CONNECT ON DATABASE ${url.pathname.slice(1)} TO ${role}`);
+      await server.exec(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+      await server.exec(`GRANT SELECT ON ${server.sqlName(table)} TO ${role}`);
+      url.username = role;
+      url.password = 'digits-pw';
+      const spec = { driver: 'postgres' as const, table, splitKey: 'k' };
+      const roleConfig = configOf('postgres', url.toString());
+
+      const ranges: KeyRange[] = [];
+      for await (const range of planKeyRanges(roleConfig, spec, { ...access, chunkRows: 1 })) {
+        ranges.push(JSON.parse(JSON.stringify(range)) as KeyRange);
+        // Two keys written alike would make planning go round in circles.
+        if (ranges.length > keys.length) break;
+      }
+      const rows: Row[] = [];
+      for (const range of ranges) {
+        for await (const batch of readKeyRange(roleConfig, spec, range, {
+          ...access,
+          batchRows: 10,
+        })) {
+          rows.push(...batch.rows);
+        }
+      }
+      expect(ranges.map((r) => Number(r.upTo))).toEqual([...keys].sort((a, b) => a - b));
+      expect(rows.map((r) => r['k'])).toEqual([...keys].sort((a, b) => a - b));
+    } finally {
+      await server.exec(`DROP OWNED BY ${role}`);
+      await server.exec(`DROP ROLE ${role}`);
+    }
   });
 });
 

@@ -24,17 +24,20 @@ describe('inferColumns', () => {
         { id: 3, name: 5, tags: { a: 1 } },
       ]),
     ).toEqual([
-      { name: 'id', kind: 'integer' },
+      { name: 'id', kind: 'number' },
       { name: 'name', kind: 'text' },
-      { name: 'score', kind: 'float' },
+      { name: 'score', kind: 'number' },
       { name: 'tags', kind: 'json' },
       { name: 'seen', kind: 'text' },
       { name: 'active', kind: 'boolean' },
     ]);
   });
 
-  it('treats integers beyond 2^53 as floats, since they already are', () => {
-    expect(inferColumns([{ n: 2 ** 60 }])).toEqual([{ name: 'n', kind: 'float' }]);
+  it('gives whole numbers and fractions one kind, so a column made for 10 also takes 10.5', () => {
+    expect(inferColumns([{ n: 10 }])).toEqual([{ name: 'n', kind: 'number' }]);
+    expect(inferColumns([{ n: 10 }, { n: 10.5 }, { n: 2 ** 60 }, { n: 7n }])).toEqual([
+      { name: 'n', kind: 'number' },
+    ]);
   });
 });
 
@@ -43,9 +46,9 @@ describe('createTableSql', () => {
     expect(
       createTableSql(pg, '"s"."t"', [
         { name: 'plain', kind: 'text' },
-        { name: 'we"ird; DROP TABLE x', kind: 'integer' },
+        { name: 'we"ird; DROP TABLE x', kind: 'number' },
       ]),
-    ).toBe('CREATE TABLE "s"."t" ("plain" TEXT, "we""ird; DROP TABLE x" INTEGER)');
+    ).toBe('CREATE TABLE "s"."t" ("plain" TEXT, "we""ird; DROP TABLE x" NUMBER)');
   });
 });
 

@@ -7,7 +7,12 @@ import type { Row } from './model';
  * always parameters; names are quoted by the dialect.
  */
 
-export type ColumnKind = 'text' | 'integer' | 'float' | 'boolean' | 'json';
+/**
+ * Every number is one kind, whether the first batch held only whole numbers
+ * or not: a column is created once, from one task's first batch, and must
+ * hold the fractions and large values of every later batch and task too.
+ */
+export type ColumnKind = 'text' | 'number' | 'boolean' | 'json';
 
 export interface InferredColumn {
   name: string;
@@ -54,9 +59,8 @@ export function kindOfValue(value: unknown): ColumnKind | null {
     case 'boolean':
       return 'boolean';
     case 'number':
-      return Number.isSafeInteger(value) ? 'integer' : 'float';
     case 'bigint':
-      return 'integer';
+      return 'number';
     case 'object':
       return 'json';
     default:
@@ -64,12 +68,10 @@ export function kindOfValue(value: unknown): ColumnKind | null {
   }
 }
 
-/** Integers and fractions meet as floats; any other mix is kept as text. */
+/** A mix of kinds is kept as text. */
 function mergeKinds(a: ColumnKind | null, b: ColumnKind | null): ColumnKind | null {
   if (a === null) return b;
   if (b === null || a === b) return a;
-  const numbers: ColumnKind[] = ['integer', 'float'];
-  if (numbers.includes(a) && numbers.includes(b)) return 'float';
   return 'text';
 }
 
