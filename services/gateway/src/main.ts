@@ -2,6 +2,7 @@ import './tracing';
 import { runService } from '@cloudflow/runtime';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { DataSourcesModule } from './datasources/datasources.module';
+import { DocsModule } from './docs/docs.module';
 import { EdgeModule } from './edge/edge.module';
 import { GatewayConfigSchema } from './gateway.config';
 import { hardenHttp } from './http/harden-http';
@@ -36,6 +37,7 @@ void runService({
     UsersModule,
     OAuthModule,
     DataSourcesModule,
+    DocsModule,
   ],
   bodyLimit: (config) => config.MAX_BODY_BYTES,
   trustProxy: (config) => config.TRUST_PROXY,

@@ -17,3 +17,5 @@ export * from './jobs/job';
 export * from './jobs/task-messages';
 export * from './messaging/topics';
 export * from './messaging/rpc-contracts';
+export * from './api/api-routes';
+export * from './api/openapi';
