@@ -209,7 +209,7 @@ function classifyMongoSignIn(error: unknown, config: ConnectionConfig): StageFai
   if ((error as { code?: number }).code !== MONGO_AUTHENTICATION_FAILED) {
     return new StageFailure('authentication', 'the server did not complete the MongoDB handshake');
   }
-  const wrong = `the user '${config.user ?? ''}' or its password is wrong`;
+  const wrong = wrongCredentials(config);
   // Without authSource, MongoDB looks the user up in the database named, which is
   // often not where it was created (hosted servers keep users in 'admin').
   const implied = config.options['authSource'] === undefined ? config.database : undefined;
@@ -334,10 +334,7 @@ function classifyPg(error: unknown, config: ConnectionConfig): StageFailure {
   switch (code) {
     case '28P01':
     case '28000':
-      return new StageFailure(
-        'authentication',
-        `the user '${config.user ?? ''}' or its password is wrong`,
-      );
+      return new StageFailure('authentication', wrongCredentials(config));
     case '3D000':
       return new StageFailure(
         'permission',
@@ -360,10 +357,7 @@ function classifyMysql(error: unknown, config: ConnectionConfig): StageFailure {
   switch ((error as { code?: string }).code) {
     case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_NOT_SUPPORTED_AUTH_MODE':
-      return new StageFailure(
-        'authentication',
-        `the user '${config.user ?? ''}' or its password is wrong`,
-      );
+      return new StageFailure('authentication', wrongCredentials(config));
     case 'ER_DBACCESS_DENIED_ERROR':
       return new StageFailure(
         'permission',
@@ -410,4 +404,9 @@ function probeTcp(address: string, port: number, host: string, timeoutMs: number
       );
     });
   });
+}
+
+/** The words every driver's refused sign-in is reported in (never the password). */
+function wrongCredentials(config: ConnectionConfig): string {
+  return `the user '${config.user ?? ''}' or its password is wrong`;
 }

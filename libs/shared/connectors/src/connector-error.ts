@@ -1,3 +1,5 @@
+import type { AppError } from '@cloudflow/contracts';
+
 /**
  * A connector failure that says whether retrying can help: permanent errors
  * (missing objects, refused credentials, changed versions) fail a job at once,
@@ -12,4 +14,14 @@ export class ConnectorError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Whether retrying may help, for the scheduler and workers alike: a
+ * ConnectorError says so itself; another service's answer does when it is a
+ * 5xx (it did not answer in time, or failed inside), never for a 4xx (a
+ * deleted data source, a string that no longer parses).
+ */
+export function mayPassOnRetry(error: ConnectorError | AppError): boolean {
+  return error instanceof ConnectorError ? !error.permanent : error.code >= 5000;
 }

@@ -1,5 +1,5 @@
-import { AppError, ErrorCode } from '@cloudflow/contracts';
-import { ConnectorError } from '@cloudflow/connectors';
+import { AppError } from '@cloudflow/contracts';
+import { ConnectorError, mayPassOnRetry } from '@cloudflow/connectors';
 
 /**
  * Trouble that passes — Kafka or MongoDB, a broker that did not answer, a
@@ -7,10 +7,7 @@ import { ConnectorError } from '@cloudflow/connectors';
  * is about the job's input or configuration.
  */
 export function isInfrastructureError(error: unknown): boolean {
-  if (error instanceof ConnectorError) return !error.permanent;
-  if (error instanceof AppError) {
-    return error.code === ErrorCode.ServiceUnavailable || error.code === ErrorCode.Internal;
-  }
+  if (error instanceof ConnectorError || error instanceof AppError) return mayPassOnRetry(error);
   const name = error instanceof Error ? error.name : '';
   return /Kafka|Mongo/i.test(name);
 }

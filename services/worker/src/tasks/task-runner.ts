@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   AppError,
-  ErrorCode,
   Topics,
   emptyTaskCounts,
   isAssembledOutput,
@@ -37,6 +36,7 @@ import {
 import {
   ConnectorError,
   DATA_SOURCE_ACCESS,
+  mayPassOnRetry,
   DEFAULT_STATEMENT_TIMEOUT_MS,
   DataSourceClient,
   MongoCollectionSink,
@@ -67,13 +67,6 @@ class TaskStopped extends Error {
     super(message);
   }
 }
-
-/** What the broker may answer that no retry changes; anything else (5xx) is worth retrying. */
-const PERMANENT_BROKER_ANSWERS = new Set<number>([
-  ErrorCode.NotFound,
-  ErrorCode.InvalidPipelineConfig,
-  ErrorCode.BadRequest,
-]);
 
 export type TaskOutcome = 'committed' | 'skipped' | 'failed' | 'stopped';
 
@@ -382,9 +375,8 @@ export class TaskRunner {
       error instanceof PermanentTaskError ||
       error instanceof DataPathError ||
       error instanceof TransformConfigError ||
-      (error instanceof ConnectorError && error.permanent) ||
-      // The data source was deleted or no longer parses: retrying cannot help.
-      (error instanceof AppError && PERMANENT_BROKER_ANSWERS.has(error.code));
+      // A data source refusing for good, or deleted, or no longer parsing: retrying cannot help.
+      ((error instanceof ConnectorError || error instanceof AppError) && !mayPassOnRetry(error));
     if (stopped) this.logger.warn(context, 'task stopped');
     else if (permanent) this.logger.warn({ ...context, err: error }, 'task failed permanently');
     else this.logger.error({ ...context, err: error }, 'task failed; the scheduler will retry it');

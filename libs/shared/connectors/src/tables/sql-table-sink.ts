@@ -149,18 +149,75 @@ const MYSQL_DIALECT: SqlDialect = {
 /** A concurrent CREATE TABLE of the same table: PostgreSQL may report either. */
 const isAlreadyCreated = (error: unknown) => ['42P07', '23505'].includes(codeOf(error) ?? '');
 
-class PostgresTarget implements SqlTarget {
+/**
+ * What both dialects' targets do alike once a statement can be sent: the
+ * transaction's statements, the marker insert (a duplicate key means an
+ * earlier attempt committed the task), and ending the session.
+ */
+abstract class SessionTarget {
+  protected abstract readonly statements: Statements;
+  /** The dialect's duplicate-key code, for the marker insert. */
+  protected abstract readonly duplicateKey: string;
+
+  protected abstract send(sql: string, values?: unknown[]): Promise<unknown>;
+  /** `INSERT` of a marker row, with the task id and job id as its two parameters. */
+  protected abstract markerInsert(): string;
+  protected abstract closeSession(): Promise<void>;
+
+  get busy(): boolean {
+    return this.statements.busy;
+  }
+
+  get broken(): boolean {
+    return this.statements.broken;
+  }
+
+  async execute({ sql, values }: SqlStatement): Promise<void> {
+    await this.send(sql, values);
+  }
+
+  async insertMarker(taskId: string, jobId: string): Promise<boolean> {
+    try {
+      await this.send(this.markerInsert(), [taskId, jobId]);
+      return true;
+    } catch (error) {
+      if (codeOf(error) === this.duplicateKey) return false;
+      throw error;
+    }
+  }
+
+  async commit(): Promise<void> {
+    await this.send('COMMIT');
+  }
+
+  async rollback(): Promise<void> {
+    await this.send('ROLLBACK');
+  }
+
+  destroy(): void {
+    this.statements.breakOff();
+  }
+
+  async close(): Promise<void> {
+    if (this.busy || this.broken) this.destroy();
+    else await this.closeSession();
+  }
+}
+
+class PostgresTarget extends SessionTarget implements SqlTarget {
   readonly dialect = POSTGRES_DIALECT;
   readonly caseInsensitive = false;
   readonly maxStatementBytes = 16 * 1024 * 1024;
   readonly table: string;
+  protected readonly duplicateKey = '23505';
   private readonly markers: string;
-  private readonly statements: Statements;
+  protected readonly statements: Statements;
 
   private constructor(
     private readonly client: PgClient,
     private readonly name: PgTableName,
   ) {
+    super();
     this.table = name.sql;
     this.markers = pgSibling(name, COMMIT_MARKERS);
     this.statements = new Statements(
@@ -178,14 +235,6 @@ class PostgresTarget implements SqlTarget {
   ): Promise<PostgresTarget> {
     const name = pgTableName(table);
     return new PostgresTarget(await openPostgres(config, options, bounds), name);
-  }
-
-  get busy(): boolean {
-    return this.statements.busy;
-  }
-
-  get broken(): boolean {
-    return this.statements.broken;
   }
 
   /** Every statement is bounded by the session's statement timeout and the client's query timeout. */
@@ -221,38 +270,16 @@ class PostgresTarget implements SqlTarget {
     await this.query('BEGIN');
   }
 
-  async execute({ sql, values }: SqlStatement): Promise<void> {
-    await this.query(sql, values);
+  protected send(sql: string, values?: unknown[]): Promise<unknown> {
+    return this.query(sql, values);
   }
 
-  async insertMarker(taskId: string, jobId: string): Promise<boolean> {
-    try {
-      await this.query(
-        `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES ($1, $2, now())`,
-        [taskId, jobId],
-      );
-      return true;
-    } catch (error) {
-      if (codeOf(error) === '23505') return false;
-      throw error;
-    }
+  protected markerInsert(): string {
+    return `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES ($1, $2, now())`;
   }
 
-  async commit(): Promise<void> {
-    await this.query('COMMIT');
-  }
-
-  async rollback(): Promise<void> {
-    await this.query('ROLLBACK');
-  }
-
-  destroy(): void {
-    this.statements.breakOff();
-  }
-
-  async close(): Promise<void> {
-    if (this.busy || this.broken) this.destroy();
-    else await closePostgres(this.client);
+  protected closeSession(): Promise<void> {
+    return closePostgres(this.client);
   }
 }
 
@@ -270,12 +297,13 @@ function mysqlAnswered(error: unknown): boolean {
   return typeof sqlState === 'string' && fatal !== true;
 }
 
-class MysqlTarget implements SqlTarget {
+class MysqlTarget extends SessionTarget implements SqlTarget {
   readonly dialect = MYSQL_DIALECT;
   readonly caseInsensitive = true;
   readonly table: string;
+  protected readonly duplicateKey = 'ER_DUP_ENTRY';
   private readonly markers = mysqlId(COMMIT_MARKERS);
-  private readonly statements: Statements;
+  protected readonly statements: Statements;
 
   private constructor(
     private readonly session: MysqlSession,
@@ -290,6 +318,7 @@ class MysqlTarget implements SqlTarget {
      */
     private readonly timeoutMs: number,
   ) {
+    super();
     this.table = mysqlTableName(name);
     this.statements = new Statements(mysqlAnswered, () => destroyMysql(session));
   }
@@ -317,14 +346,6 @@ class MysqlTarget implements SqlTarget {
       destroyMysql(session);
       throw error;
     }
-  }
-
-  get busy(): boolean {
-    return this.statements.busy;
-  }
-
-  get broken(): boolean {
-    return this.statements.broken;
   }
 
   private query<T extends RowDataPacket[] | ResultSetHeader>(sql: string, values: unknown[] = []) {
@@ -374,38 +395,16 @@ class MysqlTarget implements SqlTarget {
     await this.query('START TRANSACTION');
   }
 
-  async execute({ sql, values }: SqlStatement): Promise<void> {
-    await this.query(sql, values);
+  protected send(sql: string, values?: unknown[]): Promise<unknown> {
+    return this.query(sql, values);
   }
 
-  async insertMarker(taskId: string, jobId: string): Promise<boolean> {
-    try {
-      await this.query(
-        `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES (?, ?, UTC_TIMESTAMP())`,
-        [taskId, jobId],
-      );
-      return true;
-    } catch (error) {
-      if (codeOf(error) === 'ER_DUP_ENTRY') return false;
-      throw error;
-    }
+  protected markerInsert(): string {
+    return `INSERT INTO ${this.markers} (task_id, job_id, committed_at) VALUES (?, ?, UTC_TIMESTAMP())`;
   }
 
-  async commit(): Promise<void> {
-    await this.query('COMMIT');
-  }
-
-  async rollback(): Promise<void> {
-    await this.query('ROLLBACK');
-  }
-
-  destroy(): void {
-    this.statements.breakOff();
-  }
-
-  async close(): Promise<void> {
-    if (this.busy || this.broken) this.destroy();
-    else await closeMysql(this.session);
+  protected closeSession(): Promise<void> {
+    return closeMysql(this.session);
   }
 }
 
