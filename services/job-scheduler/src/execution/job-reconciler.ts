@@ -86,7 +86,7 @@ export class JobReconciler {
     if (decision.kind === 'finish') {
       const startedAt = job.startedAt ?? firstClaimAt(snapshot.claims);
       const final = { progress: progressOf(job, snapshot), attempts: attemptsOf(snapshot) };
-      await this.finish(scope, job, decision.status, decision.error, startedAt, final, now);
+      await this.finish(scope, job, decision.status, decision.error, startedAt, final);
       return;
     }
     if (decision.startedAt && job.status === 'QUEUED') {
@@ -126,9 +126,10 @@ export class JobReconciler {
     error: JobDocument['error'],
     startedAt: Date | null,
     final: JobDocument['final'],
-    now: Date,
   ): Promise<void> {
-    await this.jobs.recordOutcome(scope, { _id: job._id, status, error, finishedAt: now });
+    // The moment the outcome is recorded, not the reconcile's `now`: a sweep's
+    // `now` is taken before it reads the ledger, so it can precede the claims it saw.
+    await this.jobs.recordOutcome(scope, { _id: job._id, status, error, finishedAt: new Date() });
     // Whoever won, the job shows the recorded outcome.
     const outcome = await this.jobs.findOutcome(scope, job._id);
     if (!outcome) return;
