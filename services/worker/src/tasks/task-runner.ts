@@ -347,13 +347,17 @@ export class TaskRunner {
     scope: WorkspaceScope,
     message: TaskMessage,
   ): Promise<TaskStopped | null> {
-    const job = await this.jobs.findById(scope, message.jobId);
-    if (!job || job.cancelRequested) return new TaskStopped('the job was cancelled');
-    if (isTerminalStatus(job.status)) return new TaskStopped(`the job already ${job.status}`);
-    const latest = await this.ledger.latestAttempt(message.taskId);
+    // Superseded first: a woken attempt whose task was handed on and whose job
+    // has since finished was still superseded, and says so.
+    const [latest, job] = await Promise.all([
+      this.ledger.latestAttempt(message.taskId),
+      this.jobs.findById(scope, message.jobId),
+    ]);
     if (latest > message.attempt) {
       return new TaskStopped(`attempt ${message.attempt} was superseded by ${latest}`, true);
     }
+    if (!job || job.cancelRequested) return new TaskStopped('the job was cancelled');
+    if (isTerminalStatus(job.status)) return new TaskStopped(`the job already ${job.status}`);
     return null;
   }
 
