@@ -22,7 +22,32 @@ const depConstraints = [
     onlyDependOnLibsWithTags: [`scope:${scope}`, 'scope:shared'],
   })),
   { sourceTag: 'scope:test', onlyDependOnLibsWithTags: ['scope:shared'] },
-  // Type: layering from apps down to contracts.
+  // Standalone mode composes every service in one process; the CLI starts it.
+  {
+    sourceTag: 'scope:standalone',
+    onlyDependOnLibsWithTags: [
+      'scope:standalone',
+      'scope:shared',
+      ...scopes.map((s) => `scope:${s}`),
+    ],
+  },
+  {
+    sourceTag: 'scope:cli',
+    onlyDependOnLibsWithTags: ['scope:cli', 'scope:standalone', 'scope:shared'],
+  },
+  // Type: layering from apps down to contracts. A composition (standalone mode,
+  // the CLI that starts it) assembles whole applications in one process.
+  {
+    sourceTag: 'type:composition',
+    onlyDependOnLibsWithTags: [
+      'type:composition',
+      'type:app',
+      'type:feature',
+      'type:data-access',
+      'type:contracts',
+      'type:util',
+    ],
+  },
   {
     sourceTag: 'type:app',
     onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:contracts', 'type:util'],
@@ -60,11 +85,11 @@ const testDepConstraints = depConstraints.map((c) =>
     : c,
 );
 
-function boundaries(constraints) {
+function boundaries(constraints, allow = []) {
   return {
     enforceBuildableLibDependency: false,
     banTransitiveDependencies: false,
-    allow: [],
+    allow,
     depConstraints: constraints,
   };
 }
@@ -118,6 +143,17 @@ export default [
         },
       ],
       '@nx/enforce-module-boundaries': ['error', boundaries(depConstraints)],
+    },
+  },
+  {
+    // Standalone mode composes the six applications from their exported
+    // definitions; the CLI's `start` runs standalone mode.
+    files: ['apps/standalone/**/*.ts', 'apps/cli/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        boundaries(depConstraints, ['@cloudflow/service-*', '@cloudflow/standalone']),
+      ],
     },
   },
   {

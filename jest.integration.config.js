@@ -3,7 +3,7 @@
 module.exports = {
   ...require('./jest.preset'),
   displayName: 'integration',
-  roots: ['<rootDir>/libs', '<rootDir>/services'],
+  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/apps'],
   testMatch: ['**/*.int-spec.ts'],
   globalSetup: '<rootDir>/test/setup/infra.global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/infra.global-teardown.ts',

@@ -2,6 +2,6 @@
 module.exports = {
   ...require('./jest.preset'),
   displayName: 'unit',
-  roots: ['<rootDir>/libs', '<rootDir>/services'],
+  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/apps'],
   testMatch: ['**/*.spec.ts'],
 };

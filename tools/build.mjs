@@ -1,4 +1,4 @@
-// Compiles services/, libs/ and the TypeScript commands of tools/ to dist/ with
+// Compiles services/, apps/, libs/ and the TypeScript commands of tools/ to dist/ with
 // SWC (decorator metadata included, as NestJS needs it), rewriting @cloudflow/*
 // imports to relative paths so the output runs with plain `node`.
 // Type-checking is `npm run typecheck`'s job.
@@ -39,7 +39,7 @@ const started = Date.now();
 await rm(outDir, { recursive: true, force: true });
 let count = 0;
 const jobs = [];
-for (const top of ['libs', 'services', 'tools']) {
+for (const top of ['libs', 'services', 'apps', 'tools']) {
   for await (const file of sources(join(root, top))) {
     jobs.push(
       (async () => {

@@ -2,7 +2,8 @@
 # The one command that runs every test CloudFlow has, from a fresh clone:
 # installs dependencies, provisions and starts real Kafka and FerretDB
 # (deploy/local/infra, cached outside the repository), then runs lint,
-# format check, type-check, unit, integration and end-to-end tiers.
+# format check, type-check, unit, integration and end-to-end tiers (the
+# distributed stack, then the API suites again against standalone mode).
 # Ends with the line "N passed, N failed" summed over all of them.
 set -uo pipefail
 
@@ -73,7 +74,9 @@ check "format" npx prettier --check --log-level warn .
 check "typecheck" npx tsc -p tsconfig.json --noEmit
 tier unit jest.unit.config.js
 tier integration jest.integration.config.js
+tier store-contract jest.integration-embedded.config.js
 tier e2e jest.e2e.config.js
+tier e2e-standalone jest.e2e-standalone.config.js
 
 if [[ "$started_databases" == "true" && "${CLOUDFLOW_KEEP_INFRA:-}" != "true" ]]; then
   bash deploy/local/databases down

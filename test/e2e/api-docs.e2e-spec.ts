@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorEnvelope } from '@cloudflow/contracts';
-import { Stack } from './support/stack';
+import { Stack, STACK_MODE } from './support/stack';
 
 /** The API describes itself: the OpenAPI document and the interactive reference, without a credential. */
-describe('API description (distributed stack)', () => {
+describe(`API description (${STACK_MODE})`, () => {
   let stack: Stack;
 
   beforeAll(async () => {

@@ -1,9 +1,9 @@
 import type { ApiKey, CreatedApiKey, ErrorEnvelope, Page } from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY } from '@cloudflow/testing';
-import { Stack, eventually } from './support/stack';
+import { Stack, eventually, STACK_MODE } from './support/stack';
 
 /** API key management through the gateway: issue, use, list, scope, expire, revoke. */
-describe('API keys (distributed stack)', () => {
+describe(`API keys (${STACK_MODE})`, () => {
   let stack: Stack;
 
   beforeAll(async () => {

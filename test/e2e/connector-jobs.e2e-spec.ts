@@ -9,7 +9,7 @@ import { MongoClient } from 'mongodb';
 import { createConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import type { DataSource, ErrorEnvelope, Job, JobResults } from '@cloudflow/contracts';
-import { Stack } from './support/stack';
+import { Stack, STACK_MODE } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
 import { testEnv } from '@cloudflow/testing';
 
@@ -41,7 +41,7 @@ function ordersCsv(count: number): { text: string; rows: string[][] } {
  * table into an S3 object, each split into several tasks, with exact counts
  * and checksums; and the refusals a user meets when a step does not fit.
  */
-describe('Jobs over data sources (distributed stack, real PostgreSQL, MariaDB, MongoDB, S3)', () => {
+describe(`Jobs over data sources (${STACK_MODE}, real PostgreSQL, MariaDB, MongoDB, S3)`, () => {
   let stack: Stack;
   let s3: S3Client;
   let pg: PgClient;

@@ -2,7 +2,7 @@ import { MongoClient } from 'mongodb';
 import { createConnection } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import type { Job } from '@cloudflow/contracts';
-import { testEnv, uniqueName, withDatabase, type ServiceProcess } from '@cloudflow/testing';
+import { testEnv, uniqueName, type ServiceProcess } from '@cloudflow/testing';
 import { Stack, eventually } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
 import { bigCsv, bigCsvRows, freezeWorkerMidTask, rowsChecksum } from './support/workers';
@@ -56,7 +56,7 @@ describe('Database sinks under failure (distributed stack, two workers)', () => 
     stack = await Stack.start(env);
     worker2 = await stack.addReplica('worker', env);
     stack.writeData('big/input.csv', bigCsv(ROWS));
-    mongo = await MongoClient.connect(withDatabase(testEnv('MONGO_URL'), stack.database));
+    mongo = await MongoClient.connect(stack.mongoUrl);
     for (const [type, name, url] of [
       ['postgres', 'warehouse', 'CLOUDFLOW_TEST_POSTGRES_URL'],
       ['mysql', 'shop', 'CLOUDFLOW_TEST_MYSQL_URL'],

@@ -11,8 +11,7 @@ import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { withDatabase } from '@cloudflow/testing';
-import { Stack } from './support/stack';
+import { Stack, STACK_MODE } from './support/stack';
 
 const SPEC_BODY = {
   type: 'database',
@@ -20,7 +19,7 @@ const SPEC_BODY = {
 };
 
 /** `/api/v1/datasources`: the published body, CRUD, redaction, bad strings, scopes. */
-describe('Data sources API (distributed stack)', () => {
+describe(`Data sources API (${STACK_MODE})`, () => {
   let stack: Stack;
 
   beforeAll(async () => {
@@ -83,9 +82,7 @@ describe('Data sources API (distributed stack)', () => {
 
     for (const res of [created, listed, shown, renamed, moved])
       expect(res.text).not.toContain(password);
-    const mongo = await MongoClient.connect(
-      withDatabase(process.env['MONGO_URL']!, stack.database),
-    );
+    const mongo = await MongoClient.connect(stack.mongoUrl);
     try {
       const stored = await mongo
         .db()

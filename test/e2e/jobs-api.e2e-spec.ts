@@ -1,11 +1,7 @@
 import { MongoClient } from 'mongodb';
 import type { ErrorEnvelope, Job, JobResults, Page } from '@cloudflow/contracts';
-import {
-  SPEC_CREATE_PIPELINE_BODY,
-  SPEC_UPDATE_PIPELINE_BODY,
-  withDatabase,
-} from '@cloudflow/testing';
-import { Stack } from './support/stack';
+import { SPEC_CREATE_PIPELINE_BODY, SPEC_UPDATE_PIPELINE_BODY } from '@cloudflow/testing';
+import { Stack, STACK_MODE } from './support/stack';
 import { allResultRows, createPipeline, submitJob, waitForJob } from './support/jobs';
 
 /** The spec's `/fake/data.csv`: quoting, an embedded newline and non-ASCII text included. */
@@ -27,7 +23,7 @@ const EXPECTED_UPPER = [
   { id: '5', name: 'ÜNAL ŞAHIN', city: 'İZMIR', amount: '310.00' },
 ];
 
-describe('Jobs API (distributed stack)', () => {
+describe(`Jobs API (${STACK_MODE})`, () => {
   let stack: Stack;
 
   beforeAll(async () => {
@@ -91,9 +87,7 @@ describe('Jobs API (distributed stack)', () => {
     });
 
     it('wrote the rows into the workspace’s db://fake-database collection', async () => {
-      const client = await MongoClient.connect(
-        withDatabase(process.env['MONGO_URL']!, stack.database),
-      );
+      const client = await MongoClient.connect(stack.mongoUrl);
       try {
         const docs = await client
           .db()

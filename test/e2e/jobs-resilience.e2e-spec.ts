@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Job } from '@cloudflow/contracts';
-import { withDatabase, type ServiceProcess } from '@cloudflow/testing';
+import { type ServiceProcess } from '@cloudflow/testing';
 import { Stack, eventually } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
 import { bigCsv, bigCsvRows, freezeWorkerMidTask, rowsChecksum } from './support/workers';
@@ -65,7 +65,7 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     stack = await Stack.start(env);
     worker2 = await stack.addReplica('worker', env);
     stack.writeData('big/input.csv', bigCsv(ROWS));
-    mongo = await MongoClient.connect(withDatabase(process.env['MONGO_URL']!, stack.database));
+    mongo = await MongoClient.connect(stack.mongoUrl);
     pipelineId = (
       await createPipeline(stack.api(), {
         name: 'resilience',

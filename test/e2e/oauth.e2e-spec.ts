@@ -7,7 +7,7 @@ import type {
   Workspace,
 } from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY, type ApiClient } from '@cloudflow/testing';
-import { Stack, eventually } from './support/stack';
+import { Stack, eventually, STACK_MODE } from './support/stack';
 import {
   Browser,
   authorizeAndApprove,
@@ -28,7 +28,7 @@ const PASSWORD = 'correct horse battery staple';
  * `POST /api/v1/oauth/token` with `{"code": ...}`, Bearer calls), refresh
  * rotation, client credentials, and each refusal RFC 9700 asks for.
  */
-describe('OAuth 2.0 (distributed stack)', () => {
+describe(`OAuth 2.0 (${STACK_MODE})`, () => {
   let stack: Stack;
   let base: string;
   let admin: ApiClient;

@@ -6,7 +6,7 @@ import { MongoClient } from 'mongodb';
 import type { CreatedApiKey, CreatedWorkspace } from '@cloudflow/contracts';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
-import { SPEC_CREATE_PIPELINE_BODY, testEnv, uniqueName, withDatabase } from '@cloudflow/testing';
+import { SPEC_CREATE_PIPELINE_BODY, testEnv, uniqueName } from '@cloudflow/testing';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
 import { SPEC_API_KEY, Stack, eventually } from './support/stack';
 import {
@@ -246,9 +246,7 @@ describe('Secrets never stored, logged or sent in plaintext (distributed stack)'
       secrets.push(...(await runJobWithSecrets(stack, apiBodies)));
       const after = await offsets();
 
-      const client = await MongoClient.connect(
-        withDatabase(process.env['MONGO_URL']!, stack.database),
-      );
+      const client = await MongoClient.connect(stack.mongoUrl);
       const documents: string[] = [];
       try {
         for (const { name } of await client.db().listCollections().toArray()) {

@@ -10,7 +10,7 @@ import type {
   Workspace,
 } from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY, type ApiClient } from '@cloudflow/testing';
-import { Stack } from './support/stack';
+import { Stack, STACK_MODE } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
 import {
   Browser,
@@ -27,7 +27,7 @@ const SECRET_ROW = 'Ada Lovelace,London';
  * A second workspace's credentials against every endpoint and every id of the
  * first: 404/4040 every time, and none of the first workspace's data in any body.
  */
-describe('Tenant isolation (distributed stack)', () => {
+describe(`Tenant isolation (${STACK_MODE})`, () => {
   let stack: Stack;
   let other: ApiClient;
   /** The second workspace's user, through OAuth: the same sweep with a Bearer token. */

@@ -1,28 +1,5 @@
 import './tracing';
-import formBody from '@fastify/formbody';
 import { runService } from '@cloudflow/runtime';
-import { ApiKeysModule } from './api-keys/api-keys.module';
-import { AuthConfigSchema } from './auth.config';
-import { OAuthModule } from './oauth/oauth.module';
+import { authService } from './auth.service';
 
-void runService({
-  name: 'auth',
-  configSchema: AuthConfigSchema,
-  mongo: true,
-  rpcServer: true,
-  features: (config) => [
-    ApiKeysModule.forRoot({ bootstrapKey: config.CLOUDFLOW_BOOTSTRAP_API_KEY }),
-    OAuthModule.forRoot({
-      secretKey: config.CLOUDFLOW_SECRET_KEY,
-      previousSecretKeys: config.CLOUDFLOW_SECRET_KEY_PREVIOUS,
-      issuer: config.OAUTH_ISSUER,
-      accessTokenLifetimeSeconds: config.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
-      refreshTokenLifetimeSeconds: config.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
-      codeLifetimeSeconds: config.OAUTH_CODE_TTL_SECONDS,
-    }),
-  ],
-  // The sign-in pages post forms; only auth reads them (the gateway forwards them as they are).
-  configure: async (app) => {
-    await app.register(formBody, { bodyLimit: 16 * 1024 });
-  },
-});
+void runService(authService);

@@ -1,12 +1,5 @@
 import './tracing';
 import { runService } from '@cloudflow/runtime';
-import { PipelineRegistryConfigSchema } from './pipeline-registry.config';
-import { PipelinesModule } from './pipelines/pipelines.module';
+import { pipelineRegistryService } from './pipeline-registry.service';
 
-void runService({
-  name: 'pipeline-registry',
-  configSchema: PipelineRegistryConfigSchema,
-  mongo: true,
-  rpcServer: true,
-  features: () => [PipelinesModule],
-});
+void runService(pipelineRegistryService);

@@ -18,12 +18,52 @@ export const SPEC_API_KEY = 'FAKE-API-KEY-123456';
 export const RPC_TIMEOUT_MS = 3_000;
 
 /**
- * The whole distributed stack: six services, each its own OS process, on the
- * real Kafka and MongoDB-wire server, with a database of its own.
+ * Which CloudFlow the API suites run against (CLOUDFLOW_E2E_MODE): the
+ * distributed stack (default) or standalone mode, one process on the
+ * in-process transport and the embedded store.
+ */
+export type StackMode = 'distributed' | 'standalone';
+export const STACK_MODE: StackMode =
+  process.env['CLOUDFLOW_E2E_MODE'] === 'standalone' ? 'standalone' : 'distributed';
+
+/** A service's view in standalone mode: the one process, its log lines filtered to the service. */
+class ComposedService extends ServiceProcess {
+  constructor(
+    private readonly process_: ServiceProcess,
+    private readonly service: ServiceName,
+  ) {
+    super(process_.options);
+  }
+
+  override logLines(): Record<string, unknown>[] {
+    return this.process_.logLines().filter((l) => l['service'] === this.service);
+  }
+
+  override signal(signal: NodeJS.Signals): void {
+    this.process_.signal(signal);
+  }
+
+  override stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null> {
+    return this.process_.stop(signal, timeoutMs);
+  }
+
+  override get pid(): number | undefined {
+    return this.process_.pid;
+  }
+}
+
+/**
+ * The whole CloudFlow under test. Distributed: six services, each its own
+ * OS process, on the real Kafka and MongoDB-wire server, with a database of
+ * its own. Standalone: one process with a home (store, keys, data root) of
+ * its own; its embedded store is reachable at `mongoUrl` like MongoDB.
  */
 export class Stack {
   readonly services = new Map<ServiceName, ServiceProcess>();
-  readonly database = uniqueName('e2e');
+  readonly mode: StackMode = STACK_MODE;
+  database = uniqueName('e2e');
+  /** The MongoDB-wire server holding the stack's state, with its database. */
+  mongoUrl = '';
   readonly logDir: string;
   /** The stack's data root (`CLOUDFLOW_DATA_DIR`). */
   readonly dataDir: string;
@@ -41,6 +81,8 @@ export class Stack {
     mkdirSync(logDir, { recursive: true });
     const stack = new Stack(logDir);
     mkdirSync(stack.dataDir, { recursive: true });
+    if (stack.mode === 'standalone') return stack.startStandalone(extraEnv);
+    stack.mongoUrl = withDatabase(process.env['MONGO_URL']!, stack.database);
     const ports = new Map<ServiceName, number>();
     for (const name of SERVICE_NAMES) ports.set(name, await freePort());
     const env: NodeJS.ProcessEnv = {
@@ -73,6 +115,45 @@ export class Stack {
     for (const service of stack.services.values()) service.start();
     await Promise.all([...stack.services.values()].map((s) => s.waitReady()));
     return stack;
+  }
+
+  /** Standalone mode: one process, its store on a port the suites can read like MongoDB. */
+  private async startStandalone(extraEnv: NodeJS.ProcessEnv): Promise<Stack> {
+    const [port, storePort] = [await freePort(), await freePort()];
+    this.database = 'cloudflow';
+    this.mongoUrl = `mongodb://127.0.0.1:${storePort}/cloudflow`;
+    const env: NodeJS.ProcessEnv = {
+      CLOUDFLOW_HOME: join(this.logDir, 'home'),
+      CLOUDFLOW_DATA_DIR: this.dataDir,
+      CLOUDFLOW_STORE_PORT: String(storePort),
+      CLOUDFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
+      CLOUDFLOW_BOOTSTRAP_API_KEY: SPEC_API_KEY,
+      PATH: process.env['PATH'],
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      RPC_TIMEOUT_MS: String(RPC_TIMEOUT_MS),
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      RATE_LIMIT_REQUESTS: '1000000',
+      RATE_LIMIT_COSTLY_REQUESTS: '1000000',
+      RATE_LIMIT_ANONYMOUS_REQUESTS: '1000000',
+      DATASOURCE_ALLOW_LOOPBACK: 'true',
+      ...extraEnv,
+    };
+    this.env = env;
+    const standalone = new ServiceProcess({
+      name: 'gateway',
+      port,
+      env,
+      logDir: this.logDir,
+      instance: 'standalone',
+      entry: 'dist/apps/standalone/src/main.js',
+    });
+    standalone.start();
+    await standalone.waitReady();
+    for (const name of SERVICE_NAMES) {
+      this.services.set(name, new ComposedService(standalone, name));
+    }
+    return this;
   }
 
   /** Starts one more process of a service (another worker, say) and waits until it is ready. */
@@ -124,15 +205,18 @@ export class Stack {
    */
   async stop(): Promise<Map<ServiceName, number | null>> {
     const codes = new Map<ServiceName, number | null>();
+    if (this.mode === 'standalone') {
+      const code = await this.gateway.stop('SIGTERM');
+      for (const name of this.services.keys()) codes.set(name, code);
+      return codes;
+    }
     await Promise.all([
       ...[...this.services.entries()].map(async ([name, service]) =>
         codes.set(name, await service.stop('SIGTERM')),
       ),
       ...this.replicas.map((replica) => replica.stop('SIGTERM')),
     ]);
-    const client = await MongoClient.connect(
-      withDatabase(process.env['MONGO_URL']!, this.database),
-    );
+    const client = await MongoClient.connect(this.mongoUrl);
     try {
       await client.db().dropDatabase();
     } finally {
@@ -142,16 +226,4 @@ export class Stack {
   }
 }
 
-/** Retries `probe` until it returns true or the time is up; answers how long it took. */
-export async function eventually(
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 250,
-): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await probe().catch(() => false)) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
+export { eventually } from '@cloudflow/testing';

@@ -1,4 +1,7 @@
 export * from './kafka-settings';
+export * from './transport';
+export * from './rpc-exchange';
+export * from './in-process';
 export * from './rpc-client';
 export * from './kafka-rpc.client';
 export * from './kafka-rpc.server';

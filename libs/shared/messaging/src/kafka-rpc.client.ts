@@ -2,10 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import {
   AppError,
-  ErrorCode,
   KafkaHeaders,
   RpcContracts,
-  RpcReplySchema,
   Topics,
   type RpcPattern,
   type RpcRequest,
@@ -14,10 +12,12 @@ import {
 import { currentRequestId, injectTraceContext, withSpan } from '@cloudflow/observability';
 import { CONSUMER_SETTINGS, RPC_PRODUCER_SETTINGS, type KafkaLogSink } from './kafka-settings';
 import { RpcClient, type CallOptions } from './rpc-client';
+import { acceptReply, noAnswer } from './rpc-exchange';
 
 interface Pending {
   pattern: RpcPattern;
-  resolve: (value: unknown) => void;
+  /** With the reply as it arrived (JSON text); acceptReply reads it. */
+  resolve: (value: string | null) => void;
   reject: (error: AppError) => void;
   timer: NodeJS.Timeout;
 }
@@ -119,14 +119,10 @@ export class KafkaRpcClient extends RpcClient {
         if (requestId) headers[KafkaHeaders.requestId] = requestId;
         injectTraceContext(headers);
 
-        const response = new Promise<unknown>((resolve, reject) => {
+        const response = new Promise<string | null>((resolve, reject) => {
           const timer = setTimeout(() => {
             this.pending.delete(correlationId);
-            reject(
-              AppError.unavailable(
-                `The ${contract.topic.replace('cloudflow.rpc.', '')} service did not answer within ${timeoutMs} ms; try again shortly`,
-              ),
-            );
+            reject(noAnswer(pattern, timeoutMs));
           }, timeoutMs);
           this.pending.set(correlationId, { pattern, resolve, reject, timer });
         });
@@ -153,16 +149,8 @@ export class KafkaRpcClient extends RpcClient {
           );
 
         // Whichever fails first wins; the other's rejection is still handled.
-        const [, data] = await Promise.all([published, response]);
-        const parsed = contract.response.safeParse(data);
-        if (!parsed.success) {
-          this.options.log.error('rpc reply does not match its contract', {
-            pattern,
-            issues: parsed.error.issues,
-          });
-          throw new AppError(ErrorCode.Internal);
-        }
-        return parsed.data as RpcResponse<P>;
+        const [, reply] = await Promise.all([published, response]);
+        return acceptReply(pattern, reply, this.options.log);
       },
     );
   }
@@ -175,16 +163,6 @@ export class KafkaRpcClient extends RpcClient {
     if (!call || !correlationId) return; // timed out already
     clearTimeout(call.timer);
     this.pending.delete(correlationId);
-
-    let reply;
-    try {
-      reply = RpcReplySchema.parse(JSON.parse(message.value?.toString() ?? 'null'));
-    } catch {
-      this.options.log.error('malformed rpc reply', { pattern: call.pattern });
-      call.reject(new AppError(ErrorCode.Internal));
-      return;
-    }
-    if (reply.ok) call.resolve(reply.data);
-    else call.reject(AppError.fromWire(reply.error));
+    call.resolve(message.value?.toString() ?? null);
   }
 }

@@ -1,15 +1,6 @@
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
-import {
-  AppError,
-  ErrorCode,
-  KafkaHeaders,
-  RpcContracts,
-  isRpcPattern,
-  type RpcReply,
-  type WireError,
-} from '@cloudflow/contracts';
+import { KafkaHeaders, RpcContracts } from '@cloudflow/contracts';
 import { extractTraceContext, runWithRequestId, withSpan } from '@cloudflow/observability';
 import {
   CONSUMER_SETTINGS,
@@ -19,6 +10,7 @@ import {
 } from './kafka-settings';
 import { RecentIds } from './recent-ids';
 import { RpcCallContext } from './rpc-call.context';
+import { answerRequest, servedPatterns } from './rpc-exchange';
 
 export interface KafkaRpcServerOptions {
   kafka: Kafka;
@@ -82,15 +74,7 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
   }
 
   private topicsToServe(): string[] {
-    const topics = new Set<string>();
-    for (const [pattern, handler] of this.getHandlers()) {
-      if (handler.isEventHandler)
-        throw new Error(`@EventPattern('${pattern}'): events are not served yet`);
-      if (!isRpcPattern(pattern))
-        throw new Error(`@MessagePattern('${pattern}') names no RPC contract`);
-      topics.add(RpcContracts[pattern].topic);
-    }
-    return [...topics];
+    return [...new Set(servedPatterns(this.getHandlers()).map((p) => RpcContracts[p].topic))];
   }
 
   async close(): Promise<void> {
@@ -160,9 +144,16 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       () => {
         const ctx = new RpcCallContext([pattern, requestId, correlationId]);
         // Calls the handler makes to other services carry the same request id.
-        return requestId
-          ? runWithRequestId(requestId, () => this.invoke(pattern, handler, value, ctx))
-          : this.invoke(pattern, handler, value, ctx);
+        const answer = () =>
+          answerRequest({
+            pattern,
+            handler,
+            value: value?.toString() ?? null,
+            ctx,
+            log: this.options.log,
+            toObservable: (result) => this.transformToObservable(result),
+          });
+        return requestId ? runWithRequestId(requestId, answer) : answer();
       },
       extractTraceContext(headers),
     );
@@ -181,46 +172,4 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       ],
     });
   }
-
-  private async invoke(
-    pattern: string,
-    handler: MessageHandler | null,
-    value: Buffer | null,
-    ctx: RpcCallContext,
-  ): Promise<RpcReply> {
-    if (!handler || !isRpcPattern(pattern)) {
-      this.options.log.error('rpc request for a pattern this service does not handle', { pattern });
-      return errorReply(new AppError(ErrorCode.Internal).toWire());
-    }
-    let payload: unknown;
-    try {
-      payload = RpcContracts[pattern].request.parse(JSON.parse(value?.toString() ?? 'null'));
-    } catch {
-      this.options.log.error('rpc request does not match its contract', {
-        pattern,
-        requestId: ctx.requestId,
-      });
-      return errorReply(
-        new AppError(ErrorCode.BadRequest, 'The request could not be understood').toWire(),
-      );
-    }
-    try {
-      const result = await lastValueFrom(this.transformToObservable(await handler(payload, ctx)), {
-        defaultValue: null,
-      });
-      return { ok: true, data: result };
-    } catch (error) {
-      if (error instanceof AppError) return errorReply(error.toWire());
-      this.options.log.error('rpc handler failed', {
-        pattern,
-        requestId: ctx.requestId,
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
-      return errorReply(new AppError(ErrorCode.Internal).toWire());
-    }
-  }
-}
-
-function errorReply(error: WireError): RpcReply {
-  return { ok: false, error };
 }

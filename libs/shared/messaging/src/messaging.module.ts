@@ -17,13 +17,29 @@ import {
 import { KafkaRpcClient } from './kafka-rpc.client';
 import { RpcClient } from './rpc-client';
 import { KAFKA, KAFKA_SETTINGS, TOPICS_READY } from './messaging.tokens';
+import { KafkaTopicPublisher } from './topic-publisher';
+import { KafkaTopicSubscriber } from './topic-consumer';
+import {
+  InProcessBus,
+  InProcessReadiness,
+  InProcessRpcClient,
+  InProcessTopicPublisher,
+  InProcessTopicSubscriber,
+} from './in-process';
+import { TopicPublisher, TopicSubscriber, TransportReadiness } from './transport';
 
 export { KAFKA, KAFKA_SETTINGS, TOPICS_READY };
-import { TopicPublisher } from './topic-publisher';
 
 export interface MessagingOptions {
   settings: KafkaSettings;
   /** Set for processes that call other services. */
+  rpcClient?: { timeoutMs: number };
+}
+
+export interface InProcessMessagingOptions {
+  /** The bus every service of the process shares. */
+  bus: InProcessBus;
+  /** Set for services that call other services. */
   rpcClient?: { timeoutMs: number };
 }
 
@@ -40,13 +56,15 @@ export function kafkaLogSink(context: string): KafkaLogSink {
 
 /** Readiness: the Kafka cluster answers a metadata request. */
 @Injectable()
-export class KafkaReadiness implements OnApplicationShutdown {
+export class KafkaReadiness extends TransportReadiness implements OnApplicationShutdown {
   readonly name = 'kafka';
   private admin?: Admin;
 
-  constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
+  constructor(@Inject(KAFKA) private readonly kafka: Kafka) {
+    super();
+  }
 
-  async check(): Promise<void> {
+  override async check(): Promise<void> {
     if (!this.admin) {
       const admin = this.kafka.admin();
       await admin.connect();
@@ -60,6 +78,12 @@ export class KafkaReadiness implements OnApplicationShutdown {
   }
 }
 
+/**
+ * The transport of a service: Kafka (`forRoot`) or the in-process bus of
+ * standalone mode (`inProcess`). Either way it provides the same ports:
+ * TopicPublisher, TopicSubscriber, TransportReadiness and, for callers,
+ * RpcClient.
+ */
 @Module({})
 export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
@@ -71,15 +95,17 @@ export class MessagingModule {
         useFactory: (kafka: Kafka) => ensureTopics(kafka, options.settings),
         inject: [KAFKA],
       },
-      KafkaReadiness,
-      TopicPublisher,
+      { provide: TransportReadiness, useClass: KafkaReadiness },
+      { provide: TopicPublisher, useClass: KafkaTopicPublisher },
+      { provide: TopicSubscriber, useClass: KafkaTopicSubscriber },
     ];
     const exports: DynamicModule['exports'] = [
       KAFKA,
       KAFKA_SETTINGS,
       TOPICS_READY,
-      KafkaReadiness,
+      TransportReadiness,
       TopicPublisher,
+      TopicSubscriber,
     ];
     if (options.rpcClient) {
       const { timeoutMs } = options.rpcClient;
@@ -97,6 +123,35 @@ export class MessagingModule {
           return client;
         },
         inject: [KAFKA, TOPICS_READY],
+      });
+      exports.push(RpcClient);
+    }
+    return { module: MessagingModule, global: true, providers, exports };
+  }
+
+  static inProcess(options: InProcessMessagingOptions): DynamicModule {
+    const { bus } = options;
+    const providers: DynamicModule['providers'] = [
+      { provide: InProcessBus, useValue: bus },
+      { provide: TransportReadiness, useClass: InProcessReadiness },
+      { provide: TopicPublisher, useValue: new InProcessTopicPublisher(bus) },
+      { provide: TopicSubscriber, useValue: new InProcessTopicSubscriber(bus) },
+    ];
+    const exports: DynamicModule['exports'] = [
+      InProcessBus,
+      TransportReadiness,
+      TopicPublisher,
+      TopicSubscriber,
+    ];
+    if (options.rpcClient) {
+      const { timeoutMs } = options.rpcClient;
+      providers.push({
+        provide: RpcClient,
+        useValue: new InProcessRpcClient({
+          bus,
+          defaultTimeoutMs: timeoutMs,
+          log: kafkaLogSink('rpc-client'),
+        }),
       });
       exports.push(RpcClient);
     }

@@ -1,55 +1,80 @@
-import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Kafka } from 'kafkajs';
 import type { z } from 'zod';
-import { extractTraceContext, withSpan } from '@cloudflow/observability';
+import { extractTraceContext, withSpan, type MessageHeaders } from '@cloudflow/observability';
+import { CONSUMER_SETTINGS, TASK_CONSUMER_SETTINGS } from './kafka-settings';
+import { KAFKA, TOPICS_READY } from './messaging.tokens';
+import {
+  TopicSubscriber,
+  type MessagePosition,
+  type SubscribeOptions,
+  type Subscription,
+} from './transport';
 
-export interface TopicConsumerOptions<S extends z.ZodType> {
-  kafka: Kafka;
-  settings: Omit<ConsumerConfig, 'groupId'>;
-  groupId: string;
-  topic: string;
-  fromBeginning: boolean;
-  /** Every message is JSON checked against this schema; others are reported and skipped. */
-  schema: S;
-  /** Span attributes of a message, for its trace. */
-  attributes: (message: z.infer<S>) => Record<string, string | number>;
-  handle: (message: z.infer<S>, heartbeat: () => Promise<void>) => Promise<void>;
-  onMalformed: (where: { partition: number; offset: string }) => void;
+/**
+ * Hands one delivered message to a subscriber, whichever transport carried
+ * it: parsed against its contract, handled in a span that continues the
+ * producer's trace.
+ */
+export async function deliverMessage<S extends z.ZodType>(
+  options: SubscribeOptions<S>,
+  value: Buffer | string | null,
+  headers: MessageHeaders,
+  position: MessagePosition,
+  heartbeat: () => Promise<void>,
+): Promise<void> {
+  const parsed = options.schema.safeParse(jsonOf(value));
+  if (!parsed.success) {
+    options.onMalformed(position);
+    return;
+  }
+  const message = parsed.data as z.infer<S>;
+  await withSpan(
+    `${options.topic} process`,
+    'consumer',
+    { 'messaging.system': 'kafka', ...options.attributes(message) },
+    () => options.handle(message, heartbeat),
+    extractTraceContext(headers),
+  );
 }
 
 /**
- * Consumes a topic of CloudFlow facts or commands (task assignments, job
- * events): one message at a time, parsed against its contract, handled in a
- * span that continues the producer's trace. The offset is committed once the
- * handler returns.
+ * The Kafka adapter: a consumer in the subscriber's group, one message at a
+ * time; the offset is committed once the handler returns.
  */
-export async function consumeTopic<S extends z.ZodType>(
-  options: TopicConsumerOptions<S>,
-): Promise<Consumer> {
-  const consumer = options.kafka.consumer({ ...options.settings, groupId: options.groupId });
-  await consumer.connect();
-  await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
-  await consumer.run({
-    partitionsConsumedConcurrently: 1,
-    eachMessage: async ({ message, partition, heartbeat }) => {
-      const parsed = options.schema.safeParse(jsonOf(message.value));
-      if (!parsed.success) {
-        options.onMalformed({ partition, offset: message.offset });
-        return;
-      }
-      const value = parsed.data as z.infer<S>;
-      await withSpan(
-        `${options.topic} process`,
-        'consumer',
-        { 'messaging.system': 'kafka', ...options.attributes(value) },
-        () => options.handle(value, heartbeat),
-        extractTraceContext(message.headers ?? {}),
-      );
-    },
-  });
-  return consumer;
+@Injectable()
+export class KafkaTopicSubscriber extends TopicSubscriber {
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(TOPICS_READY) private readonly topicsReady: Promise<void>,
+  ) {
+    super();
+  }
+
+  override async subscribe<S extends z.ZodType>(
+    options: SubscribeOptions<S>,
+  ): Promise<Subscription> {
+    await this.topicsReady;
+    const settings = options.kind === 'work' ? TASK_CONSUMER_SETTINGS : CONSUMER_SETTINGS;
+    const consumer = this.kafka.consumer({ ...settings, groupId: options.groupId });
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
+    await consumer.run({
+      partitionsConsumedConcurrently: 1,
+      eachMessage: ({ message, partition, heartbeat }) =>
+        deliverMessage(
+          options,
+          message.value,
+          message.headers ?? {},
+          { partition, offset: message.offset },
+          heartbeat,
+        ),
+    });
+    return { stop: () => consumer.disconnect() };
+  }
 }
 
-function jsonOf(value: Buffer | null): unknown {
+function jsonOf(value: Buffer | string | null): unknown {
   if (value === null) return undefined;
   try {
     return JSON.parse(value.toString());

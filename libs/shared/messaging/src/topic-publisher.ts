@@ -3,28 +3,25 @@ import type { Kafka, Producer } from 'kafkajs';
 import { injectTraceContext } from '@cloudflow/observability';
 import { EVENT_PRODUCER_SETTINGS } from './kafka-settings';
 import { KAFKA, TOPICS_READY } from './messaging.tokens';
-
-export interface OutgoingMessage {
-  key: string;
-  value: object;
-  /** Pins the partition (the task topic spreads a job's tasks round-robin). */
-  partition?: number;
-}
+import { TopicPublisher, type OutgoingMessage } from './transport';
 
 /**
- * Publishes facts and commands (task assignments, job events) with the
- * current trace context in the headers, through one idempotent producer.
+ * The Kafka adapter of TopicPublisher: the current trace context in the
+ * headers, through one idempotent producer, acknowledged by all in-sync
+ * replicas.
  */
 @Injectable()
-export class TopicPublisher implements OnApplicationShutdown {
+export class KafkaTopicPublisher extends TopicPublisher implements OnApplicationShutdown {
   private producer?: Promise<Producer>;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(TOPICS_READY) private readonly topicsReady: Promise<void>,
-  ) {}
+  ) {
+    super();
+  }
 
-  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+  override async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const producer = await this.connected();
     const headers: Record<string, string> = {};
@@ -41,8 +38,7 @@ export class TopicPublisher implements OnApplicationShutdown {
     });
   }
 
-  /** Partition count of a topic, for round-robin placement. */
-  async partitionsOf(topic: string): Promise<number> {
+  override async partitionsOf(topic: string): Promise<number> {
     await this.topicsReady;
     const admin = this.kafka.admin();
     await admin.connect();

@@ -4,6 +4,7 @@ import {
   Inject,
   Module,
   Res,
+  type Abstract,
   type DynamicModule,
   type Provider,
   type Type,
@@ -63,7 +64,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export interface HealthModuleOptions {
   /** Modules that provide the checks. */
   imports?: DynamicModule['imports'];
-  checks: Type<ReadinessCheck>[];
+  checks: (Type<ReadinessCheck> | Abstract<ReadinessCheck>)[];
 }
 
 @Module({})

@@ -2,6 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stdTimeFunctions } from 'pino';
+import { currentService } from '@cloudflow/observability';
 import { requestIdOf } from './request-id';
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -28,7 +29,11 @@ export function loggingModule(service: string, level: string): DynamicModule {
   return LoggerModule.forRoot({
     pinoHttp: {
       level,
-      base: { service },
+      // Not a fixed base field: in standalone mode services share a process
+      // (and nestjs-pino's logger for lines outside a request), so the service
+      // running the code names itself.
+      base: {},
+      mixin: () => ({ service: currentService() ?? service }),
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label: string) => ({ level: label }) },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -6,8 +6,14 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '@cloudflow/config';
-import { runWithRequestId } from '@cloudflow/observability';
-import { KAFKA, KafkaRpcServer, kafkaLogSink } from '@cloudflow/messaging';
+import { runAsService, runWithRequestId } from '@cloudflow/observability';
+import {
+  InProcessBus,
+  InProcessRpcServer,
+  KAFKA,
+  KafkaRpcServer,
+  kafkaLogSink,
+} from '@cloudflow/messaging';
 import { frameworkErrorEnvelope } from './envelope-exception.filter';
 import { requestIdOf } from './request-id';
 import { serviceFoundation } from './service-foundation';
@@ -35,15 +41,33 @@ export interface ServiceDefinition<S extends z.ZodObject> {
 
 type ModuleImport = NonNullable<DynamicModule['imports']>[number];
 
+/** Names a service definition's type, so one module can export it for both modes. */
+export function defineService<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+): ServiceDefinition<S> {
+  return definition;
+}
+
 /** What runService reads from every service's config. */
 interface BaseConfig {
   PORT: number;
   HOST: string;
   SHUTDOWN_TIMEOUT_MS: number;
   LOG_LEVEL: string;
-  KAFKA_BROKERS: string[];
+  /** Absent in standalone mode, whose transport is the in-process bus. */
+  KAFKA_BROKERS?: string[];
   KAFKA_TASK_PARTITIONS: number;
   MONGO_URL?: string;
+}
+
+/** How a composed service runs inside a standalone process. */
+export interface ComposedRuntime {
+  /** The environment its config is read from (each service has its own PORT). */
+  env: NodeJS.ProcessEnv;
+  /** The bus every service of the process shares, in place of Kafka. */
+  bus: InProcessBus;
+  /** Serve HTTP (the gateway, auth's OAuth pages) or only start the modules. */
+  listen: boolean;
 }
 
 /** The root module of a service process: the foundation plus the service's features. */
@@ -53,11 +77,12 @@ class ServiceRootModule {}
 function rootModule<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
   config: z.infer<S> & BaseConfig,
+  bus: InProcessBus | undefined,
 ): DynamicModule {
   const foundation = serviceFoundation({
     service: definition.name,
     logLevel: config.LOG_LEVEL,
-    kafkaBrokers: config.KAFKA_BROKERS,
+    transport: bus ? { bus } : { kafkaBrokers: config.KAFKA_BROKERS ?? [] },
     taskPartitions: config.KAFKA_TASK_PARTITIONS,
     mongoUrl: definition.mongo ? config.MONGO_URL : undefined,
     rpcClient: definition.rpcTimeoutMs ? { timeoutMs: definition.rpcTimeoutMs(config) } : undefined,
@@ -78,13 +103,13 @@ export async function runService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
 ): Promise<INestApplication> {
   try {
-    return await startService(definition);
+    return await startProcessService(definition);
   } catch (error) {
     fatal(definition.name, 'start-up failed', error);
   }
 }
 
-async function startService<S extends z.ZodObject>(
+async function startProcessService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
 ): Promise<INestApplication> {
   let config: z.infer<S> & BaseConfig;
@@ -97,8 +122,45 @@ async function startService<S extends z.ZodObject>(
     }
     throw error;
   }
-
   installProcessGuards(definition.name);
+  const app = await createService(definition, config, undefined);
+  handleShutdownSignals(app, definition.name, config.SHUTDOWN_TIMEOUT_MS);
+  await app.startAllMicroservices();
+  await app.listen(config.PORT, config.HOST);
+  app
+    .get(Logger)
+    .log(`cloudflow-${definition.name} listening on http://${config.HOST}:${config.PORT}`);
+  return app;
+}
+
+/**
+ * Starts a service inside a standalone process: the same modules, config
+ * schema and HTTP set-up as its own process, on the in-process bus. Throws
+ * ConfigError for a bad environment; signals and process guards are the
+ * composing process's business.
+ */
+export async function startComposedService<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+  runtime: ComposedRuntime,
+): Promise<NestFastifyApplication> {
+  // No Kafka here: the transport is the bus.
+  const schema = definition.configSchema.omit({ KAFKA_BROKERS: true } as never);
+  const config = loadConfig(schema, runtime.env) as z.infer<S> & BaseConfig;
+  // Everything the service starts (timers, consumers, its HTTP server) runs as it.
+  return runAsService(definition.name, async () => {
+    const app = await createService(definition, config, runtime.bus);
+    await app.startAllMicroservices();
+    if (runtime.listen) await app.listen(config.PORT, config.HOST);
+    else await app.init();
+    return app;
+  });
+}
+
+async function createService<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+  config: z.infer<S> & BaseConfig,
+  bus: InProcessBus | undefined,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: definition.bodyLimit?.(config) ?? 1024 * 1024,
     trustProxy: definition.trustProxy?.(config) ?? false,
@@ -117,7 +179,7 @@ async function startService<S extends z.ZodObject>(
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    rootModule(definition, config),
+    rootModule(definition, config, bus),
     adapter,
     {
       bufferLogs: true,
@@ -128,19 +190,13 @@ async function startService<S extends z.ZodObject>(
   );
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  handleShutdownSignals(app, definition.name, config.SHUTDOWN_TIMEOUT_MS);
 
   if (definition.rpcServer) {
-    app.connectMicroservice(
-      {
-        strategy: new KafkaRpcServer({
-          kafka: app.get(KAFKA),
-          service: definition.name,
-          log: kafkaLogSink('rpc-server'),
-        }),
-      },
-      { inheritAppConfig: true },
-    );
+    const log = kafkaLogSink('rpc-server');
+    const strategy = bus
+      ? new InProcessRpcServer({ bus, log })
+      : new KafkaRpcServer({ kafka: app.get(KAFKA), service: definition.name, log });
+    app.connectMicroservice({ strategy }, { inheritAppConfig: true });
   }
   // Every request runs in its own context, so calls made for it carry its id.
   app
@@ -150,11 +206,6 @@ async function startService<S extends z.ZodObject>(
       runWithRequestId(requestIdOf(request.raw), done),
     );
   await definition.configure?.(app, config);
-  await app.startAllMicroservices();
-  await app.listen(config.PORT, config.HOST);
-  app
-    .get(Logger)
-    .log(`cloudflow-${definition.name} listening on http://${config.HOST}:${config.PORT}`);
   return app;
 }
 

@@ -1,6 +1,6 @@
-import type { DynamicModule, Provider, Type } from '@nestjs/common';
+import type { Abstract, DynamicModule, Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { KafkaReadiness, MessagingModule } from '@cloudflow/messaging';
+import { MessagingModule, TransportReadiness, type InProcessBus } from '@cloudflow/messaging';
 import { MongoReadiness, PersistenceModule } from '@cloudflow/persistence';
 import { EnvelopeExceptionFilter } from './envelope-exception.filter';
 import { HealthModule, type ReadinessCheck } from './health';
@@ -9,7 +9,8 @@ import { loggingModule } from './logging.module';
 export interface FoundationOptions {
   service: string;
   logLevel: string;
-  kafkaBrokers: string[];
+  /** Kafka's brokers, or the in-process bus of standalone mode. */
+  transport: { kafkaBrokers: string[] } | { bus: InProcessBus };
   taskPartitions?: number;
   /** Services with state in MongoDB. */
   mongoUrl?: string;
@@ -18,25 +19,28 @@ export interface FoundationOptions {
 }
 
 /**
- * What every service module stands on: JSON logs, Kafka, MongoDB where the
- * service keeps state, health endpoints checking exactly those, and the
- * error filter.
+ * What every service module stands on: JSON logs, the transport (Kafka, or
+ * the in-process bus), MongoDB where the service keeps state, health
+ * endpoints checking exactly those, and the error filter.
  */
 export function serviceFoundation(options: FoundationOptions): {
   imports: DynamicModule[];
   providers: Provider[];
 } {
-  const checks: Type<ReadinessCheck>[] = [KafkaReadiness];
+  const checks: (Type<ReadinessCheck> | Abstract<ReadinessCheck>)[] = [TransportReadiness];
+  const transport = options.transport;
   const imports: DynamicModule[] = [
     loggingModule(options.service, options.logLevel),
-    MessagingModule.forRoot({
-      settings: {
-        brokers: options.kafkaBrokers,
-        service: options.service,
-        taskPartitions: options.taskPartitions,
-      },
-      rpcClient: options.rpcClient,
-    }),
+    'bus' in transport
+      ? MessagingModule.inProcess({ bus: transport.bus, rpcClient: options.rpcClient })
+      : MessagingModule.forRoot({
+          settings: {
+            brokers: transport.kafkaBrokers,
+            service: options.service,
+            taskPartitions: options.taskPartitions,
+          },
+          rpcClient: options.rpcClient,
+        }),
   ];
   if (options.mongoUrl) {
     imports.push(PersistenceModule.forRoot({ url: options.mongoUrl }));

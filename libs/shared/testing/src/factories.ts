@@ -1,14 +1,7 @@
-import type { PipelineStep } from '@cloudflow/contracts';
+import { PUBLISHED_EXAMPLE_PIPELINE, type PipelineStep } from '@cloudflow/contracts';
 
 /** The pipeline of the published API's "Create Pipeline" example, verbatim. */
-export const SPEC_CREATE_PIPELINE_BODY = {
-  name: 'MyFakePipeline',
-  steps: [
-    { type: 'source', config: { path: '/fake/data.csv' } },
-    { type: 'transform', config: { operation: 'uppercase' } },
-    { type: 'sink', config: { target: 'db://fake-database' } },
-  ],
-} as const;
+export const SPEC_CREATE_PIPELINE_BODY = PUBLISHED_EXAMPLE_PIPELINE;
 
 /** The published API's "Update Pipeline Configuration" body, verbatim. */
 export const SPEC_UPDATE_PIPELINE_BODY = {

@@ -2,3 +2,4 @@ export * from './infra';
 export * from './service-process';
 export * from './api-client';
 export * from './factories';
+export * from './eventually';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { freeLoopbackPort } from '@cloudflow/config';
 
 const run = promisify(execFile);
 
@@ -144,20 +144,7 @@ async function startContainers(): Promise<Infra> {
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolvePort(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export const freePort = freeLoopbackPort;
 
 /** The same server with a database of its own, so test runs never see each other's data. */
 export function withDatabase(mongoUrl: string, database: string): string {

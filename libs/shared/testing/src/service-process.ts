@@ -20,6 +20,8 @@ export interface ServiceProcessOptions {
   logDir: string;
   /** Tells replicas of one service apart in log file names, e.g. `worker-2`. */
   instance?: string;
+  /** The compiled entry to run, relative to the repository (default: the service's main.js). */
+  entry?: string;
 }
 
 /** The V8 flags a service is started with everywhere (tools/node-options.json). */
@@ -56,14 +58,17 @@ export class ServiceProcess {
   }
 
   start(): void {
-    const entry = join(REPO_ROOT, 'dist/services', this.options.name, 'src/main.js');
+    const entry = join(
+      REPO_ROOT,
+      this.options.entry ?? join('dist/services', this.options.name, 'src/main.js'),
+    );
     this.log = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(
       process.execPath,
       ['--enable-source-maps', ...nodeOptionsOf(this.options.name), entry],
       {
         cwd: REPO_ROOT,
-        env: { ...this.options.env, PORT: String(this.options.port), HOST: '127.0.0.1' },
+        env: { HOST: '127.0.0.1', ...this.options.env, PORT: String(this.options.port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

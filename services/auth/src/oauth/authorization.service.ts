@@ -13,6 +13,7 @@ import {
   type ModelClient,
 } from './oauth.model';
 import { OAuthStore, sha256 } from './oauth.store';
+import { isAllowedRedirectUri } from './redirect-uri';
 import { consentPage, errorPage, loginPage } from './pages';
 import { SigningKeys } from './signing-keys';
 
@@ -95,7 +96,7 @@ export class AuthorizationService implements OnModuleInit {
     const redirectUri =
       params['redirect_uri'] ??
       (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
-    if (!redirectUri || !client.redirectUris.includes(redirectUri)) {
+    if (!redirectUri || !isAllowedRedirectUri(client, redirectUri)) {
       return badRequest(
         'Invalid redirect URI',
         'The redirect_uri is missing or is not registered for this application.',

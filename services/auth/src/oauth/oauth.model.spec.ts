@@ -1,5 +1,5 @@
-import { InvalidRequestError } from '@node-oauth/oauth2-server';
-import type OAuth2Server from '@node-oauth/oauth2-server';
+import OAuth2Server, { InvalidRequestError } from '@node-oauth/oauth2-server';
+import { createHash } from 'node:crypto';
 import type { Scope } from '@cloudflow/contracts';
 import type { OAuthClientDocument } from '../oauth-clients/oauth-client.schema';
 import type { OAuthClientsRepository } from '../oauth-clients/oauth-clients.repository';
@@ -293,6 +293,146 @@ describe('OAuthModel', () => {
 
       await expect(model.validateRedirectUri(redirectUri, modelClient())).resolves.toBe(false);
     });
+  });
+
+  describe('validateRedirectUri of a public client on the loopback (RFC 8252 7.3)', () => {
+    const cli = () =>
+      modelClient({
+        _id: 'cli_loopback',
+        type: 'public',
+        redirectUris: ['http://127.0.0.1/callback', 'http://localhost/cb'],
+        secretHash: undefined,
+      });
+
+    it('accepts the registered loopback IP URI on any port', async () => {
+      const { model } = setup();
+
+      await expect(
+        model.validateRedirectUri('http://127.0.0.1:51234/callback', cli()),
+      ).resolves.toBe(true);
+    });
+
+    it.each([
+      ['another path', 'http://127.0.0.1:51234/other'],
+      ['another scheme', 'https://127.0.0.1:51234/callback'],
+      ['another host', 'http://[::1]:51234/callback'],
+      ['localhost on another port', 'http://localhost:51234/cb'],
+    ])('refuses %s', async (_case, redirectUri) => {
+      const { model } = setup();
+
+      await expect(model.validateRedirectUri(redirectUri, cli())).resolves.toBe(false);
+    });
+
+    it('refuses another port for a confidential client', async () => {
+      const { model } = setup();
+      const confidential = modelClient({ redirectUris: ['http://127.0.0.1/callback'] });
+
+      await expect(
+        model.validateRedirectUri('http://127.0.0.1:51234/callback', confidential),
+      ).resolves.toBe(false);
+    });
+  });
+
+  describe('a loopback sign-in through the library, authorize to token', () => {
+    const LOOPBACK_CLIENT = clientDoc({
+      _id: 'cli_loopback',
+      name: 'cloudflow CLI',
+      type: 'public',
+      redirectUris: ['http://127.0.0.1/callback'],
+      grants: ['authorization_code', 'refresh_token'],
+      secretHash: undefined,
+    });
+    const verifier = 'the-verifier-of-this-sign-in-0123456789-abcdefgh';
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+
+    /** The library configured as AuthorizationService configures it. */
+    function server(model: OAuthModel): OAuth2Server {
+      return new OAuth2Server({
+        model,
+        ...model.lifetimes,
+        allowEmptyState: true,
+        requireClientAuthentication: { authorization_code: false, refresh_token: false },
+        alwaysIssueNewRefreshToken: true,
+      });
+    }
+
+    /** What consent does: the library issues the code and the redirect. */
+    async function authorize(oauth: OAuth2Server, redirectUri: string): Promise<URL> {
+      const response = new OAuth2Server.Response({ headers: {} });
+      await oauth.authorize(
+        new OAuth2Server.Request({
+          method: 'POST',
+          headers: {},
+          query: {},
+          body: {
+            response_type: 'code',
+            client_id: LOOPBACK_CLIENT._id,
+            redirect_uri: redirectUri,
+            state: 'st',
+            code_challenge: challenge,
+            code_challenge_method: 'S256',
+          },
+        }),
+        response,
+        { authenticateHandler: { handle: () => alice() } } as OAuth2Server.AuthorizeOptions,
+      );
+      return new URL(response.get('location') as string);
+    }
+
+    function token(oauth: OAuth2Server, code: string, redirectUri: string) {
+      return oauth.token(
+        new OAuth2Server.Request({
+          method: 'POST',
+          query: {},
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '1' },
+          body: {
+            grant_type: 'authorization_code',
+            code,
+            client_id: LOOPBACK_CLIENT._id,
+            redirect_uri: redirectUri,
+            code_verifier: verifier,
+          },
+        }),
+        new OAuth2Server.Response({ headers: {} }),
+      );
+    }
+
+    it('sends the code to the port the CLI listens on, and redeems it there', async () => {
+      const setupResult = setup();
+      setupResult.clients.docs.set(LOOPBACK_CLIENT._id, LOOPBACK_CLIENT);
+      const oauth = server(setupResult.model);
+
+      const back = await authorize(oauth, 'http://127.0.0.1:51234/callback');
+      expect(`${back.origin}${back.pathname}`).toBe('http://127.0.0.1:51234/callback');
+      const tokens = await token(
+        oauth,
+        back.searchParams.get('code')!,
+        'http://127.0.0.1:51234/callback',
+      );
+
+      expect(tokens.accessToken).toBeTruthy();
+      expect(tokens.refreshToken).toMatch(/^cfr_/);
+    });
+
+    it.each([
+      ['another port', 'http://127.0.0.1:51235/callback'],
+      ['the URI as registered', 'http://127.0.0.1/callback'],
+    ])(
+      'refuses a token request naming %s, not the URI the authorization request used',
+      async (_case, redirectUri) => {
+        const setupResult = setup();
+        setupResult.clients.docs.set(LOOPBACK_CLIENT._id, LOOPBACK_CLIENT);
+        const oauth = server(setupResult.model);
+        const back = await authorize(oauth, 'http://127.0.0.1:51234/callback');
+
+        await expect(
+          token(oauth, back.searchParams.get('code')!, redirectUri),
+        ).rejects.toMatchObject({
+          name: 'invalid_request',
+          message: expect.stringContaining('redirect_uri'),
+        });
+      },
+    );
   });
 
   describe('validateScope', () => {

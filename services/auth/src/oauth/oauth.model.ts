@@ -8,6 +8,7 @@ import type { OAuthClientDocument } from '../oauth-clients/oauth-client.schema';
 import { OAuthClientsRepository } from '../oauth-clients/oauth-clients.repository';
 import { UsersRepository } from '../users/users.repository';
 import { OAuthStore, sha256, type GrantDocument, type GrantSubject } from './oauth.store';
+import { isAllowedRedirectUri } from './redirect-uri';
 import { OAUTH_SETTINGS, SigningKeys, type OAuthSettings } from './signing-keys';
 
 /** Every refresh token starts with this, so secret scanners can spot a leaked one. */
@@ -45,7 +46,10 @@ type Model = OAuth2Server.AuthorizationCodeModel &
  * The storage side of @node-oauth/oauth2-server, which runs the protocol.
  * The RFC 9700 rules CloudFlow adds live here: a reused authorization code
  * or rotated refresh token revokes its whole grant; public clients must use
- * PKCE with S256 (the library refuses `plain`); redirect URIs match exactly.
+ * PKCE with S256 (the library refuses `plain`); redirect URIs match exactly,
+ * but for the port of a public client's loopback IP URI (RFC 8252 7.3). The
+ * token request must then name the URI the authorization request used: the
+ * code keeps that one, and the library compares against it.
  */
 @Injectable()
 export class OAuthModel implements Model {
@@ -78,7 +82,7 @@ export class OAuthModel implements Model {
   }
 
   async validateRedirectUri(redirectUri: string, client: ModelClient): Promise<boolean> {
-    return Promise.resolve(client.redirectUris.includes(redirectUri));
+    return Promise.resolve(isAllowedRedirectUri(client, redirectUri));
   }
 
   /** Grants what was asked, narrowed to what both the holder and the client may have. */

@@ -1,18 +1,14 @@
 import {
-  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Consumer, Kafka } from 'kafkajs';
 import { JobEventSchema, Topics } from '@cloudflow/contracts';
 import {
-  CONSUMER_SETTINGS,
-  KAFKA,
   SCHEDULER_EVENTS_GROUP_ID,
-  TOPICS_READY,
-  consumeTopic,
+  TopicSubscriber,
+  type Subscription,
 } from '@cloudflow/messaging';
 import { JobReconciler } from './job-reconciler';
 
@@ -23,19 +19,16 @@ import { JobReconciler } from './job-reconciler';
 @Injectable()
 export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JobEventsConsumer.name);
-  private consumer?: Consumer;
+  private subscription?: Subscription;
 
   constructor(
-    @Inject(KAFKA) private readonly kafka: Kafka,
-    @Inject(TOPICS_READY) private readonly topicsReady: Promise<void>,
+    private readonly subscriber: TopicSubscriber,
     private readonly reconciler: JobReconciler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.topicsReady;
-    this.consumer = await consumeTopic({
-      kafka: this.kafka,
-      settings: CONSUMER_SETTINGS,
+    this.subscription = await this.subscriber.subscribe({
+      kind: 'events',
       groupId: SCHEDULER_EVENTS_GROUP_ID,
       topic: Topics.jobEvents,
       fromBeginning: false,
@@ -59,6 +52,6 @@ export class JobEventsConsumer implements OnApplicationBootstrap, OnApplicationS
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.subscription?.stop();
   }
 }

@@ -1,19 +1,11 @@
 import {
-  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Consumer, Kafka } from 'kafkajs';
 import { TaskMessageSchema, Topics } from '@cloudflow/contracts';
-import {
-  KAFKA,
-  TASK_CONSUMER_SETTINGS,
-  TOPICS_READY,
-  WORKER_GROUP_ID,
-  consumeTopic,
-} from '@cloudflow/messaging';
+import { TopicSubscriber, WORKER_GROUP_ID, type Subscription } from '@cloudflow/messaging';
 import { TaskRunner } from './task-runner';
 
 /**
@@ -25,19 +17,16 @@ import { TaskRunner } from './task-runner';
 @Injectable()
 export class TaskConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TaskConsumer.name);
-  private consumer?: Consumer;
+  private subscription?: Subscription;
 
   constructor(
-    @Inject(KAFKA) private readonly kafka: Kafka,
-    @Inject(TOPICS_READY) private readonly topicsReady: Promise<void>,
+    private readonly subscriber: TopicSubscriber,
     private readonly runner: TaskRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.topicsReady;
-    this.consumer = await consumeTopic({
-      kafka: this.kafka,
-      settings: TASK_CONSUMER_SETTINGS,
+    this.subscription = await this.subscriber.subscribe({
+      kind: 'work',
       groupId: WORKER_GROUP_ID,
       topic: Topics.tasks,
       fromBeginning: true,
@@ -61,6 +50,6 @@ export class TaskConsumer implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationShutdown(): Promise<void> {
     // Hand the running task back: it is recorded as failed and retried elsewhere.
     this.runner.abortCurrent('the worker is shutting down');
-    await this.consumer?.disconnect();
+    await this.subscription?.stop();
   }
 }

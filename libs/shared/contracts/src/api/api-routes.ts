@@ -122,7 +122,8 @@ const TokenResponseSchema = z.object({
 
 const HealthSchema = z.object({ status: z.string() }).catchall(z.unknown());
 
-const SPEC_PIPELINE = {
+/** The pipeline of the published API's "Create Pipeline" example, verbatim. */
+export const PUBLISHED_EXAMPLE_PIPELINE = {
   name: 'MyFakePipeline',
   steps: [
     { type: 'source', config: { path: '/fake/data.csv' } },
@@ -190,7 +191,7 @@ export const API_ROUTES: ApiRoute[] = [
     body: CreatePipelineBodySchema,
     responses: { 201: ok(PipelineSchema, 'Created') },
     location: true,
-    example: SPEC_PIPELINE,
+    example: PUBLISHED_EXAMPLE_PIPELINE,
   },
   {
     method: 'get',

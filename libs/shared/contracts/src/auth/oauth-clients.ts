@@ -13,7 +13,9 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 /**
  * A redirect URI a client may register: absolute, no fragment (RFC 6749
  * 3.1.2), HTTPS unless it points at the user's own machine (RFC 8252 7.3).
- * Matched byte for byte at authorization (RFC 9700 2.1).
+ * Matched byte for byte at authorization (RFC 9700 2.1), except the port of a
+ * public client's loopback IP URI, which a native app picks at run time
+ * (RFC 8252 7.3; auth's `isAllowedRedirectUri`).
  */
 export const RedirectUriSchema = z
   .string()

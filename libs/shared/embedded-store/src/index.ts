@@ -1,0 +1,2 @@
+export { startEmbeddedStore } from './server';
+export type { EmbeddedStoreOptions, EmbeddedStoreServer } from './server';
