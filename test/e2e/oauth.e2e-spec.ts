@@ -173,7 +173,8 @@ describe(`OAuth 2.0 (${STACK_MODE})`, () => {
       for (const redirectUri of [
         'http://127.0.0.1:9999/callback/',
         'http://127.0.0.1:9999/callback?x=1',
-        'http://127.0.0.1:9998/callback',
+        'http://localhost:9999/callback',
+        'http://127.0.0.1:9999@evil.example/callback',
         'https://evil.example/callback',
       ]) {
         const res = await new Browser(base).get(
@@ -186,6 +187,17 @@ describe(`OAuth 2.0 (${STACK_MODE})`, () => {
         authorizePath({ clientId: 'cli_nope', redirectUri: REDIRECT }),
       );
       expect([unknown.status, unknown.location]).toEqual([400, undefined]);
+      // RFC 8252 7.3: a native app's loopback IP redirect may name any port; nothing else moves.
+      const otherPort = await new Browser(base).get(
+        authorizePath({
+          clientId: app.id,
+          redirectUri: 'http://127.0.0.1:9998/callback',
+          challenge,
+          method: 'S256',
+        }),
+      );
+      expect([otherPort.status, otherPort.location]).toEqual([200, undefined]);
+      expect(otherPort.text).not.toContain('Invalid redirect URI');
     });
 
     it('a public client without PKCE, or with the plain method', async () => {

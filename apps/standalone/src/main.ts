@@ -22,7 +22,11 @@ async function main(argv: string[]): Promise<void> {
     const deadline = setTimeout(() => process.exit(1), 15_000);
     deadline.unref();
     await server.stop();
-    await tracing?.shutdown();
+    // Spans still buffered get a moment to leave; an exporter that cannot be reached gets no more.
+    await Promise.race([
+      tracing?.shutdown(),
+      new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+    ]);
     process.exit(0);
   };
   process.on('SIGINT', (s) => void stop(s));

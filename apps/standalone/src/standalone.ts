@@ -88,9 +88,10 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     await store?.close();
   };
   try {
+    // On a socket only this user can open: the store has no authentication.
     store = await startEmbeddedStore({
       dir: join(home, 'store'),
-      port: Number(env['CLOUDFLOW_STORE_PORT'] || 0),
+      socketPath: join(home, 'store', 'store.sock'),
     });
     const bus = new InProcessBus({
       taskPartitions: Number(env['KAFKA_TASK_PARTITIONS'] || 12),

@@ -117,15 +117,15 @@ export class Stack {
     return stack;
   }
 
-  /** Standalone mode: one process, its store on a port the suites can read like MongoDB. */
+  /** Standalone mode: one process; suites read its store through its socket, like MongoDB. */
   private async startStandalone(extraEnv: NodeJS.ProcessEnv): Promise<Stack> {
-    const [port, storePort] = [await freePort(), await freePort()];
+    const port = await freePort();
+    const home = join(this.logDir, 'home');
     this.database = 'cloudflow';
-    this.mongoUrl = `mongodb://127.0.0.1:${storePort}/cloudflow`;
+    this.mongoUrl = `mongodb://${encodeURIComponent(join(home, 'store', 'store.sock'))}/cloudflow`;
     const env: NodeJS.ProcessEnv = {
-      CLOUDFLOW_HOME: join(this.logDir, 'home'),
+      CLOUDFLOW_HOME: home,
       CLOUDFLOW_DATA_DIR: this.dataDir,
-      CLOUDFLOW_STORE_PORT: String(storePort),
       CLOUDFLOW_SECRET_KEY: randomBytes(32).toString('base64'),
       CLOUDFLOW_BOOTSTRAP_API_KEY: SPEC_API_KEY,
       PATH: process.env['PATH'],

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -561,5 +562,63 @@ describe('embedded store through the real mongodb driver and mongoose', () => {
       ),
     );
     expect(await client.db().admin().ping()).toMatchObject({ ok: 1 });
+  });
+});
+
+describe('embedded store on a Unix socket', () => {
+  it('serves the driver through a socket only its owner can open, and removes a stale one', async () => {
+    const dir = tempDir();
+    const socketPath = path.join(dir, 'store.sock');
+    // A socket file left by a process that was killed while listening on it.
+    const holder = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => console.log('up'))`,
+    ]);
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(fs.lstatSync(socketPath).isSocket()).toBe(true);
+    const store = await startEmbeddedStore({ dir, socketPath });
+    try {
+      expect(store.url).toBe(`mongodb://${encodeURIComponent(socketPath)}/cloudflow`);
+      expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
+      const client = await new MongoClient(store.url).connect();
+      try {
+        await client
+          .db()
+          .collection('things')
+          .insertOne({ _id: 'a' as never, n: 1 });
+        expect(
+          await client
+            .db()
+            .collection('things')
+            .findOne({ _id: 'a' as never }),
+        ).toEqual({
+          _id: 'a',
+          n: 1,
+        });
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a socket path the system cannot bind, and a path that is not a socket', async () => {
+    const dir = tempDir();
+    try {
+      await expect(
+        startEmbeddedStore({ dir, socketPath: path.join(dir, 'x'.repeat(120)) }),
+      ).rejects.toThrow(/longer than 100 bytes/);
+      fs.writeFileSync(path.join(dir, 'taken'), 'data');
+      await expect(
+        startEmbeddedStore({ dir, socketPath: path.join(dir, 'taken') }),
+      ).rejects.toThrow(/is not a socket/);
+      expect(fs.readFileSync(path.join(dir, 'taken'), 'utf8')).toBe('data');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

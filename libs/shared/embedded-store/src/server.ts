@@ -26,13 +26,19 @@ export interface EmbeddedStoreOptions {
   host?: string;
   /** Default 0: any free port (read it back from `port` or `url`). */
   port?: number;
+  /**
+   * Listen on this Unix domain socket instead of TCP, created with mode 0600:
+   * only the owner's processes can connect (the store has no authentication).
+   */
+  socketPath?: string;
   /** The database named in `url`; default 'cloudflow'. Clients may use any database. */
   database?: string;
 }
 
 export interface EmbeddedStoreServer {
-  /** `mongodb://127.0.0.1:PORT/cloudflow`, for mongoose or the driver. */
+  /** `mongodb://127.0.0.1:PORT/cloudflow` (or the socket's path, encoded), for mongoose or the driver. */
   readonly url: string;
+  /** The TCP port; 0 on a Unix socket. */
   readonly port: number;
   /** Stops listening, ends the connections, flushes and closes the journal, releases the directory. */
   close(): Promise<void>;
@@ -86,13 +92,26 @@ export async function startEmbeddedStore(
     }
   };
 
+  const socketPath = options.socketPath && path.resolve(options.socketPath);
   try {
+    if (socketPath) removeStaleSocket(socketPath);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => {
+      const listening = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (socketPath) {
+        // Created owner-only from the start: no moment when others could connect.
+        const umask = process.umask(0o177);
+        try {
+          server.listen(socketPath, listening);
+        } finally {
+          process.umask(umask);
+        }
+      } else {
+        server.listen(options.port ?? 0, host, listening);
+      }
     });
   } catch (error) {
     cursors.close();
@@ -103,14 +122,38 @@ export async function startEmbeddedStore(
   // After start-up a server error (rare: the listening socket failing) must not crash the host.
   server.on('error', () => undefined);
 
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= shutdown());
+  if (socketPath) {
+    return { url: `mongodb://${encodeURIComponent(socketPath)}/${database}`, port: 0, close };
+  }
   const port = (server.address() as net.AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `mongodb://${urlHost}:${port}/${database}`,
-    port,
-    close: () => (closing ??= shutdown()),
-  };
+  return { url: `mongodb://${urlHost}:${port}/${database}`, port, close };
+}
+
+/** Unix sockets are limited to about 104 bytes of path on Linux and macOS. */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * A socket file left by a store that did not close (the directory's lock is
+ * ours now, so no live store owns it). Anything else at the path is refused.
+ */
+function removeStaleSocket(socketPath: string): void {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new Error(
+      `the store's socket path ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes; choose a shorter directory`,
+    );
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(socketPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!stat.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+  fs.unlinkSync(socketPath);
 }
 
 /**
