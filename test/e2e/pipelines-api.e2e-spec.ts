@@ -9,6 +9,8 @@ import {
   SPEC_CREATE_PIPELINE_BODY,
   SPEC_UPDATE_PIPELINE_BODY,
   aPipeline,
+  SERVICE_NAMES,
+  type ServiceProcess,
 } from '@cloudflow/testing';
 import { Stack, eventually, STACK_MODE } from './support/stack';
 
@@ -440,8 +442,12 @@ describe(`Pipelines API (${STACK_MODE})`, () => {
   });
 
   describe('operations', () => {
-    it('serves /healthz and /readyz on every service, readiness naming its dependencies', async () => {
-      for (const [name, service] of stack.services) {
+    /** The processes: six in the distributed stack, one in standalone mode. */
+    const processes = (): [string, ServiceProcess][] =>
+      stack.standalone ? [['standalone', stack.standalone]] : [...stack.services];
+
+    it('serves /healthz and /readyz on every process, readiness naming its dependencies', async () => {
+      for (const [name, service] of processes()) {
         const live = await fetch(`${service.baseUrl}/healthz`);
         expect(live.status).toBe(200);
         const ready = await fetch(`${service.baseUrl}/readyz`);
@@ -455,18 +461,26 @@ describe(`Pipelines API (${STACK_MODE})`, () => {
       }
     });
 
-    it('logs one JSON object per line with the service name, and never the API key', () => {
-      for (const [name, service] of stack.services) {
+    it('logs one JSON object per line naming its service, and never the API key', () => {
+      for (const [name, service] of processes()) {
         const lines = service.logLines();
-        expect(lines.length).toBeGreaterThan(0);
-        for (const line of lines) {
-          expect(line).toMatchObject({
-            service: name,
-            level: expect.any(String),
-            time: expect.any(String),
-          });
+        const json = lines.filter((l) => l['raw'] === undefined);
+        expect(json.length).toBeGreaterThan(0);
+        for (const line of json) {
+          expect(line).toMatchObject({ level: expect.any(String), time: expect.any(String) });
         }
-        expect(JSON.stringify(lines)).not.toContain('FAKE-API-KEY-123456');
+        if (name === 'standalone') {
+          // Six services in one process: every line says which, and each of them logs.
+          expect(new Set(json.map((l) => l['service']))).toEqual(new Set(SERVICE_NAMES));
+          // Its only other lines are its own banner, which shows the key to use on purpose.
+          for (const line of lines.filter((l) => l['raw'] !== undefined)) {
+            expect(String(line['raw'])).toMatch(/^\[cloudflow\] /);
+          }
+        } else {
+          expect(json.length).toBe(lines.length);
+          for (const line of json) expect(line['service']).toBe(name);
+        }
+        expect(JSON.stringify(json)).not.toContain('FAKE-API-KEY-123456');
       }
     });
   });

@@ -1,6 +1,9 @@
-import { PUBLISHED_EXAMPLE_PIPELINE, type Job, type Pipeline } from '@cloudflow/contracts';
-
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+import {
+  PUBLISHED_EXAMPLE_PIPELINE,
+  isTerminalStatus,
+  type Job,
+  type Pipeline,
+} from '@cloudflow/contracts';
 
 /**
  * Runs the published example over the API, as a user would: creates the
@@ -35,7 +38,7 @@ export async function runPublishedExample(
   const submitted = await call<Job>('POST', '/jobs', { pipelineId: pipeline.id });
   const deadline = Date.now() + timeoutMs;
   let job = submitted;
-  while (!TERMINAL.has(job.status) && Date.now() < deadline) {
+  while (!isTerminalStatus(job.status) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     job = await call<Job>('GET', `/jobs/${submitted.jobId}/status`);
   }

@@ -64,6 +64,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const env = options.env ?? process.env;
   const home = options.home ? resolve(options.home) : defaultHome(env);
   await mkdir(home, { recursive: true, mode: 0o700 });
+  // Keys and the store live here: owner only, also when the directory already existed.
+  await chmod(home, 0o700);
   const dataDir = resolve(options.dataDir ?? env['CLOUDFLOW_DATA_DIR'] ?? join(home, 'data'));
   await seedSamples(dataDir);
   const secretKey =
@@ -78,14 +80,24 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const host = options.host ?? env['HOST'] ?? '127.0.0.1';
   const port = options.port ?? Number(env['PORT'] || 8080);
   const workers = options.workers ?? Number(env['STANDALONE_WORKERS'] || 2);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new Error(
+      `STANDALONE_WORKERS must be a whole number from 1 to 64, not ${env['STANDALONE_WORKERS']}`,
+    );
+  }
   const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const started: INestApplication[] = [];
   let store: EmbeddedStoreServer | undefined;
   const stop = async () => {
-    // The gateway first (no new requests), the store last (everyone's state).
-    for (const app of started.reverse()) await app.close();
-    await store?.close();
+    // The gateway first (no new requests), the store last (everyone's state);
+    // one service failing to close does not keep the others or the store open.
+    const failures: unknown[] = [];
+    for (const app of started.reverse()) await app.close().catch((e: unknown) => failures.push(e));
+    await store?.close().catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) {
+      throw new AggregateError(failures, 'some parts of standalone CloudFlow did not stop cleanly');
+    }
   };
   try {
     // On a socket only this user can open: the store has no authentication.
@@ -155,7 +167,10 @@ async function seedSamples(dataDir: string): Promise<void> {
 async function keptSecret(path: string, generate: () => string): Promise<string> {
   try {
     const kept = (await readFile(path, 'utf8')).trim();
-    if (kept) return kept;
+    if (kept) {
+      await chmod(path, 0o600);
+      return kept;
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

@@ -64,6 +64,8 @@ export class Stack {
   database = uniqueName('e2e');
   /** The MongoDB-wire server holding the stack's state, with its database. */
   mongoUrl = '';
+  /** Standalone mode: the one process all services run in. */
+  standalone?: ServiceProcess;
   readonly logDir: string;
   /** The stack's data root (`CLOUDFLOW_DATA_DIR`). */
   readonly dataDir: string;
@@ -150,6 +152,7 @@ export class Stack {
     });
     standalone.start();
     await standalone.waitReady();
+    this.standalone = standalone;
     for (const name of SERVICE_NAMES) {
       this.services.set(name, new ComposedService(standalone, name));
     }

@@ -35,12 +35,16 @@ pipelines, jobs and results are kept for the next start.`,
         ...(options.host !== undefined && { host: options.host }),
         ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
       }).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        const failure = error as NodeJS.ErrnoException & { port?: number };
+        if (failure.code === 'EADDRINUSE') {
           throw new UsageError(
-            `port ${options.port ?? 8080} is already in use: is CloudFlow already running? Choose another with --port`,
+            `port ${failure.port ?? options.port ?? 8080} is already in use: is CloudFlow already running? Choose another with --port`,
           );
         }
-        throw error;
+        // Bad settings, a store another process holds, a damaged journal: the whole message.
+        throw new UsageError(
+          `standalone mode could not start: ${error instanceof Error ? error.message : String(error)}`,
+        );
       });
       const stopped = waitForStopSignal(ctx);
       const existing = session.store.profile(session.profileName);

@@ -12,15 +12,12 @@ import {
 import {
   captureContext,
   currentRequestId,
-  extractTraceContext,
   injectTraceContext,
-  runWithRequestId,
   withSpan,
 } from '@cloudflow/observability';
 import { DEFAULT_TASK_PARTITIONS, type KafkaLogSink } from './kafka-settings';
-import { RpcCallContext } from './rpc-call.context';
 import { RpcClient, type CallOptions } from './rpc-client';
-import { acceptReply, answerRequest, noAnswer, servedPatterns } from './rpc-exchange';
+import { acceptReply, noAnswer, serveRequest, servedPatterns } from './rpc-exchange';
 import { deliverMessage } from './topic-consumer';
 import {
   TopicPublisher,
@@ -53,7 +50,11 @@ interface Envelope {
   headers: Record<string, string>;
   partition: number;
   offset: number;
-  /** Deliveries that ended in an error so far. */
+}
+
+/** A message as one group holds it: each group counts its own failed deliveries. */
+interface Delivery {
+  message: Envelope;
   failures: number;
 }
 
@@ -64,26 +65,34 @@ interface Member {
 }
 
 interface Group {
-  queues: Envelope[][];
+  queues: Delivery[][];
   /** Partitions a member is working on: their next message waits. */
   busy: Set<number>;
   members: Member[];
+  /** Where the next search for work starts, so no partition waits behind another. */
+  cursor: number;
 }
 
 interface TopicState {
   partitions: number;
   nextOffset: number;
-  /** Messages published while no group existed, for groups that read from the beginning. */
-  backlog: Envelope[];
+  /** The latest messages, for a group that joins later and reads from the beginning. */
+  retained: Envelope[];
   groups: Map<string, Group>;
 }
 
 type RpcServe = (value: string, headers: Record<string, string>) => Promise<string>;
 
-/** Redelivery of a message whose handler failed: after a pause, a few times, then given up. */
+/**
+ * Redelivery of a message whose handler failed: after a pause, a few times,
+ * then given up with an error in the log (Kafka would retry for as long as
+ * the consumer lives; every CloudFlow handler catches its own failures, and
+ * the scheduler's sweep recovers what a lost task or event leaves behind).
+ */
 const RETRY_DELAY_MS = 1_000;
 const MAX_DELIVERIES = 5;
-const BACKLOG_LIMIT = 100_000;
+/** Kafka keeps a week of messages; in one process, the latest this many per topic. */
+const RETAINED_PER_TOPIC = 10_000;
 
 export interface InProcessBusOptions {
   /** Partitions of the task topic: the most workers busy at once. */
@@ -110,13 +119,12 @@ export class InProcessBus {
         headers,
         partition: (m.partition ?? hashOf(m.key)) % state.partitions,
         offset: state.nextOffset++,
-        failures: 0,
       };
-      if (state.groups.size === 0) {
-        state.backlog.push(envelope);
-        if (state.backlog.length > BACKLOG_LIMIT) state.backlog.shift();
+      state.retained.push(envelope);
+      if (state.retained.length > RETAINED_PER_TOPIC) state.retained.shift();
+      for (const group of state.groups.values()) {
+        queueOf(group, envelope.partition).push({ message: envelope, failures: 0 });
       }
-      for (const group of state.groups.values()) queueOf(group, envelope.partition).push(envelope);
     }
     for (const group of state.groups.values()) this.pump(group);
   }
@@ -135,10 +143,13 @@ export class InProcessBus {
         queues: Array.from({ length: state.partitions }, () => []),
         busy: new Set(),
         members: [],
+        cursor: 0,
       };
-      if (fromBeginning) for (const m of state.backlog) queueOf(group, m.partition).push(m);
+      if (fromBeginning) {
+        for (const m of state.retained)
+          queueOf(group, m.partition).push({ message: m, failures: 0 });
+      }
       state.groups.set(groupId, group);
-      state.backlog = [];
     }
     const member: Member = { handle, busy: null, stopped: false };
     group.members.push(member);
@@ -174,7 +185,7 @@ export class InProcessBus {
     if (!state) {
       const partitions =
         name === Topics.tasks ? (this.options.taskPartitions ?? DEFAULT_TASK_PARTITIONS) : 6;
-      state = { partitions, nextOffset: 0, backlog: [], groups: new Map() };
+      state = { partitions, nextOffset: 0, retained: [], groups: new Map() };
       this.topics.set(name, state);
     }
     return state;
@@ -184,24 +195,28 @@ export class InProcessBus {
   private pump(group: Group): void {
     for (const member of group.members) {
       if (member.busy || member.stopped) continue;
-      const partition = group.queues.findIndex((q, p) => q.length > 0 && !group.busy.has(p));
-      const message = partition < 0 ? undefined : queueOf(group, partition).shift();
-      if (!message) return;
+      const partition = nextPartition(group);
+      const delivery = partition === undefined ? undefined : queueOf(group, partition).shift();
+      if (partition === undefined || !delivery) return;
       group.busy.add(partition);
-      member.busy = this.run(group, member, message).finally(() => {
-        group.busy.delete(partition);
-        member.busy = null;
-        this.pump(group);
-      });
+      // Busy before the handler runs: one that publishes at once must not be handed more.
+      member.busy = Promise.resolve()
+        .then(() => this.run(group, member, delivery))
+        .finally(() => {
+          group.busy.delete(partition);
+          member.busy = null;
+          this.pump(group);
+        });
     }
   }
 
-  private async run(group: Group, member: Member, message: Envelope): Promise<void> {
+  private async run(group: Group, member: Member, delivery: Delivery): Promise<void> {
+    const { message } = delivery;
     try {
       await member.handle(message);
     } catch (error) {
-      message.failures++;
-      if (message.failures >= MAX_DELIVERIES) {
+      delivery.failures++;
+      if (delivery.failures >= MAX_DELIVERIES) {
         this.options.log.error('message handler kept failing; message dropped', {
           partition: message.partition,
           offset: message.offset,
@@ -216,12 +231,25 @@ export class InProcessBus {
       });
       // Back at the head of its partition, which stays blocked meanwhile: order is kept.
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-      queueOf(group, message.partition).unshift(message);
+      queueOf(group, message.partition).unshift(delivery);
     }
   }
 }
 
-function queueOf(group: Group, partition: number): Envelope[] {
+/** The next partition with work that no member holds, round-robin from the group's cursor. */
+function nextPartition(group: Group): number | undefined {
+  const count = group.queues.length;
+  for (let i = 0; i < count; i++) {
+    const partition = (group.cursor + i) % count;
+    if (queueOf(group, partition).length > 0 && !group.busy.has(partition)) {
+      group.cursor = (partition + 1) % count;
+      return partition;
+    }
+  }
+  return undefined;
+}
+
+function queueOf(group: Group, partition: number): Delivery[] {
   const queue = group.queues[partition];
   if (!queue) throw new Error(`no partition ${partition} in this topic`);
   return queue;
@@ -381,26 +409,16 @@ export class InProcessRpcServer extends Server implements CustomTransportStrateg
     value: string,
     headers: Record<string, string>,
   ): Promise<string> {
-    const requestId = headers[KafkaHeaders.requestId];
-    const reply = await withSpan(
-      `rpc ${pattern}`,
-      'server',
-      { 'rpc.method': pattern },
-      () => {
-        const ctx = new RpcCallContext([pattern, requestId, randomUUID()]);
-        const answer = () =>
-          answerRequest({
-            pattern,
-            handler: this.getHandlerByPattern(pattern),
-            value,
-            ctx,
-            log: this.options.log,
-            toObservable: (result) => this.transformToObservable(result),
-          });
-        return requestId ? runWithRequestId(requestId, answer) : answer();
-      },
-      extractTraceContext(headers),
-    );
+    const reply = await serveRequest({
+      pattern,
+      handler: this.getHandlerByPattern(pattern),
+      value,
+      requestId: headers[KafkaHeaders.requestId],
+      correlationId: randomUUID(),
+      headers,
+      log: this.options.log,
+      toObservable: (result) => this.transformToObservable(result),
+    });
     return JSON.stringify(reply);
   }
 }

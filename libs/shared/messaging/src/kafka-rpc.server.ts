@@ -1,7 +1,6 @@
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import { KafkaHeaders, RpcContracts } from '@cloudflow/contracts';
-import { extractTraceContext, runWithRequestId, withSpan } from '@cloudflow/observability';
 import {
   CONSUMER_SETTINGS,
   RPC_PRODUCER_SETTINGS,
@@ -9,8 +8,7 @@ import {
   type KafkaLogSink,
 } from './kafka-settings';
 import { RecentIds } from './recent-ids';
-import { RpcCallContext } from './rpc-call.context';
-import { answerRequest, servedPatterns } from './rpc-exchange';
+import { serveRequest, servedPatterns } from './rpc-exchange';
 
 export interface KafkaRpcServerOptions {
   kafka: Kafka;
@@ -137,26 +135,16 @@ export class KafkaRpcServer extends Server implements CustomTransportStrategy {
       return;
     }
 
-    const reply = await withSpan(
-      `rpc ${pattern}`,
-      'server',
-      { 'rpc.method': pattern },
-      () => {
-        const ctx = new RpcCallContext([pattern, requestId, correlationId]);
-        // Calls the handler makes to other services carry the same request id.
-        const answer = () =>
-          answerRequest({
-            pattern,
-            handler,
-            value: value?.toString() ?? null,
-            ctx,
-            log: this.options.log,
-            toObservable: (result) => this.transformToObservable(result),
-          });
-        return requestId ? runWithRequestId(requestId, answer) : answer();
-      },
-      extractTraceContext(headers),
-    );
+    const reply = await serveRequest({
+      pattern,
+      handler,
+      value: value?.toString() ?? null,
+      requestId,
+      correlationId,
+      headers,
+      log: this.options.log,
+      toObservable: (result) => this.transformToObservable(result),
+    });
     if (!this.producer) return;
     await this.producer.send({
       topic: replyTo,

@@ -10,8 +10,14 @@ import {
   type RpcReply,
   type RpcResponse,
 } from '@cloudflow/contracts';
+import {
+  extractTraceContext,
+  runWithRequestId,
+  withSpan,
+  type MessageHeaders,
+} from '@cloudflow/observability';
 import type { KafkaLogSink } from './kafka-settings';
-import type { RpcCallContext } from './rpc-call.context';
+import { RpcCallContext } from './rpc-call.context';
 
 /**
  * The two ends of one RPC exchange, shared by every transport: the server
@@ -41,6 +47,33 @@ export interface AnswerOptions {
   log: KafkaLogSink;
   /** The Nest server's own conversion of a handler's result. */
   toObservable: (result: unknown) => Observable<unknown>;
+}
+
+export interface ServeOptions extends Omit<AnswerOptions, 'ctx'> {
+  requestId: string | undefined;
+  correlationId: string;
+  /** The request's headers, with the caller's trace context. */
+  headers: MessageHeaders;
+}
+
+/**
+ * Serves one request as every transport does: in a server span continuing
+ * the caller's trace, under the caller's request id (so calls the handler
+ * makes carry it on), answered by answerRequest.
+ */
+export function serveRequest(options: ServeOptions): Promise<RpcReply> {
+  const { pattern, requestId, correlationId } = options;
+  return withSpan(
+    `rpc ${pattern}`,
+    'server',
+    { 'rpc.method': pattern },
+    () => {
+      const ctx = new RpcCallContext([pattern, requestId, correlationId]);
+      const answer = () => answerRequest({ ...options, ctx });
+      return requestId ? runWithRequestId(requestId, answer) : answer();
+    },
+    extractTraceContext(options.headers),
+  );
 }
 
 /** Runs a handler for a request and answers the reply to send back; never throws. */

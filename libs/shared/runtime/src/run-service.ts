@@ -149,9 +149,15 @@ export async function startComposedService<S extends z.ZodObject>(
   // Everything the service starts (timers, consumers, its HTTP server) runs as it.
   return runAsService(definition.name, async () => {
     const app = await createService(definition, config, runtime.bus);
-    await app.startAllMicroservices();
-    if (runtime.listen) await app.listen(config.PORT, config.HOST);
-    else await app.init();
+    try {
+      await app.startAllMicroservices();
+      if (runtime.listen) await app.listen(config.PORT, config.HOST);
+      else await app.init();
+    } catch (error) {
+      // A port in use, say: nothing of this service may stay behind.
+      await app.close().catch(() => undefined);
+      throw error;
+    }
     return app;
   });
 }
