@@ -239,4 +239,24 @@ describe('CommandRunner', () => {
     expect(run({ dropDatabase: 1 })).toEqual({ dropped: 'app', ok: 1 });
     expect(run({ listCollections: 1 })).toMatchObject({ cursor: { firstBatch: [] } });
   });
+
+  it('fails ping once the journal has failed (so readiness fails), but still answers hello', async () => {
+    expect(run({ ping: 1, $db: 'admin' })).toEqual({ ok: 1 });
+    const writer = (engine as unknown as { writer: { fd: number } }).writer;
+    const realFd = writer.fd;
+    // An invalid descriptor makes the next append fail as a full or broken disk would.
+    writer.fd = 2 ** 30;
+    expect(run({ insert: 'c', documents: [{ _id: 1 }] })).toMatchObject({ ok: 0, code: 1 });
+    expect(run({ ping: 1, $db: 'admin' })).toMatchObject({
+      ok: 0,
+      code: 1,
+      codeName: 'InternalError',
+      errmsg: expect.stringContaining('could not be written'),
+    });
+    // The handshake still works, so a client connects and is told why by its next command.
+    expect(run({ hello: 1, $db: 'admin' })).toMatchObject({ ok: 1, isWritablePrimary: true });
+    writer.fd = realFd;
+    await expect(engine.close()).rejects.toThrow(/could not be written/);
+    expect(run({ ping: 1, $db: 'admin' })).toMatchObject({ ok: 0, code: 1 });
+  });
 });

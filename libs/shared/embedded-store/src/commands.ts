@@ -134,7 +134,12 @@ export class CommandRunner {
       hello,
       isMaster: hello,
       ismaster: hello,
-      ping: () => ({ ok: 1 }),
+      // Readiness probes ping: once the journal has failed every command fails, so ping
+      // must too. hello stays ok so a client can still connect and be told why.
+      ping: () => {
+        this.engine.assertUsable();
+        return { ok: 1 };
+      },
       buildInfo: () => this.buildInfo(),
       buildinfo: () => this.buildInfo(),
       hostInfo: () => this.hostInfo(),

@@ -555,6 +555,34 @@ describe('embedded store through the real mongodb driver and mongoose', () => {
     }
   });
 
+  it('keeps its directory and files owner-only and refuses Binary values with a clear error', async () => {
+    const parent = tempDir();
+    const umask = process.umask(0o022);
+    try {
+      const storeDir = path.join(parent, 'home', 'store');
+      const server = await startEmbeddedStore({ dir: storeDir });
+      const mongo = await new MongoClient(server.url).connect();
+      try {
+        const mode = (name: string): number => fs.statSync(path.join(storeDir, name)).mode & 0o777;
+        expect(mode('.')).toBe(0o700);
+        expect(mode('journal.cfdb')).toBe(0o600);
+        expect(mode('LOCK')).toBe(0o600);
+        const coll = mongo.db('it_types').collection('c');
+        await expect(coll.insertOne({ raw: Buffer.from('abc') })).rejects.toMatchObject({
+          code: 2,
+          message: expect.stringContaining("field 'raw' holds a BSON Binary"),
+        });
+        expect(await coll.countDocuments()).toBe(0);
+      } finally {
+        await mongo.close();
+        await server.close();
+      }
+    } finally {
+      process.umask(umask);
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a second server on a directory that is in use', async () => {
     await expect(startEmbeddedStore({ dir })).rejects.toThrow(
       new RegExp(

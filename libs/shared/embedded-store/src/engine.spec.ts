@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ObjectId } from 'bson';
+import { Binary, Decimal128, ObjectId, UUID } from 'bson';
 import { StoreEngine } from './engine';
 import type { StoreError } from './errors';
 import type { Doc } from './values';
@@ -192,6 +192,65 @@ describe('StoreEngine', () => {
       const result = engine.insert('db', 'c', [{ _id: [1] }, { $bad: 1 }], false);
       expect(result.writeErrors.map((e) => e.code)).toEqual([2, 2]);
       expect(engine.count('db', 'c')).toBe(0);
+    });
+  });
+
+  describe('BSON types the store refuses to keep', () => {
+    // Its unique index keys a Binary by subtype and bytes while the query matcher compares
+    // its UTF-8 text, so the two would disagree; refusing such values keeps them in step.
+    it('refuses Binary, UUID, Buffer and Decimal128 values anywhere in an inserted document', () => {
+      const result = engine.insert(
+        'db',
+        'c',
+        [
+          { _id: 1, raw: new Binary(Buffer.from([0xff]), 0) },
+          { _id: 2, nested: { list: [1, { id: new UUID() }] } },
+          { _id: new Binary(Buffer.from('ab'), 4) },
+          { _id: 4, bytes: Buffer.from('abc') },
+          { _id: 5, price: Decimal128.fromString('1.10') },
+          { _id: 6, fine: 'kept' },
+        ],
+        false,
+      );
+      expect(result.n).toBe(1);
+      expect(result.writeErrors.map((e) => [e.index, e.code])).toEqual([
+        [0, 2],
+        [1, 2],
+        [2, 2],
+        [3, 2],
+        [4, 2],
+      ]);
+      expect(result.writeErrors[0]!.errmsg).toBe(
+        "field 'raw' holds a BSON Binary (and UUID) value, which the embedded store does not " +
+          'store: its queries cannot compare such values exactly. Store bytes as a base64 or hex ' +
+          'string and exact decimals as strings.',
+      );
+      expect(result.writeErrors[1]!.errmsg).toMatch(
+        /^field 'nested\.list\.1\.id' holds a BSON Binary/,
+      );
+      expect(result.writeErrors[2]!.errmsg).toMatch(/^field '_id' holds a BSON Binary/);
+      expect(result.writeErrors[4]!.errmsg).toMatch(/^field 'price' holds a BSON Decimal128/);
+      expect(ids(engine.find('db', 'c'))).toEqual([6]);
+    });
+
+    it('refuses them in updates and upserts too, leaving the document as it was', () => {
+      engine.insert('db', 'c', [{ _id: 1, v: 'a' }]);
+      const updated = engine.update(
+        'db',
+        'c',
+        [
+          { q: { _id: 1 }, u: { $set: { v: new Binary(Buffer.from('x')) } } },
+          { q: { _id: 2 }, u: { $set: { d: Decimal128.fromString('2') } }, upsert: true },
+        ],
+        false,
+      );
+      expect(updated.writeErrors.map((e) => e.code)).toEqual([2, 2]);
+      expect(() =>
+        engine.findAndModify('db', 'c', { query: { _id: 1 }, update: { v: new UUID() } }),
+      ).toThrow(/holds a BSON Binary/);
+      expect(engine.find('db', 'c')).toEqual([{ _id: 1, v: 'a' }]);
+      // A query for such a value finds nothing, as no stored value can equal it.
+      expect(engine.find('db', 'c', { filter: { v: new Binary(Buffer.from('a')) } })).toEqual([]);
     });
   });
 
@@ -537,6 +596,102 @@ describe('StoreEngine', () => {
       engine.dropDatabase('other');
       expect(engine.listDatabases().map((d) => d.name)).toEqual(['db']);
       expect(thrown(() => engine.insert('bad.name', 'c', [{}]))).toMatchObject({ code: 73 });
+    });
+  });
+
+  describe('non-unique index look-ups', () => {
+    it('give the same results as a full scan for a mix of queries and writes', async () => {
+      const scanned = StoreEngine.open(fs.mkdtempSync(path.join(os.tmpdir(), 'cloudflow-scan-')));
+      const engines = [engine, scanned];
+      engine.createIndexes('db', 'tasks', [
+        { key: { jobId: 1, seq: 1 }, name: 'job_seq' },
+        { key: { workspaceId: 1, at: -1 }, name: 'ws_at' },
+        { key: { tags: 1 }, name: 'tags_1' },
+        { key: { state: 1 }, name: 'state_partial', partialFilterExpression: { state: 'x' } },
+      ]);
+      let seed = 7;
+      const random = (n: number): number => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      const docs: Doc[] = [];
+      for (let i = 0; i < 600; i++) {
+        const jobValues: unknown[] = [`job-${random(20)}`, random(5), null, [`job-${random(20)}`]];
+        const doc: Doc = {
+          _id: i % 7 === 0 ? new ObjectId() : i,
+          jobId: jobValues[random(4)],
+          seq: random(50),
+          workspaceId: random(10) === 0 ? undefined : `ws-${random(4)}`,
+          at: new Date(1_700_000_000_000 + random(1000) * 1000),
+          tags: random(3) === 0 ? [] : [`t${random(5)}`, `t${random(5)}`],
+          state: ['x', 'y', 'z'][random(3)],
+        };
+        if (doc['workspaceId'] === undefined) delete doc['workspaceId'];
+        docs.push(doc);
+      }
+      for (const target of engines) target.insert('db', 'tasks', docs);
+      for (const target of engines) {
+        target.update('db', 'tasks', [
+          { q: { jobId: 'job-3' }, u: { $set: { jobId: 'job-4', moved: true } }, multi: true },
+          {
+            q: { workspaceId: 'ws-1', seq: { $lt: 10 } },
+            u: { $set: { workspaceId: 'ws-9' } },
+            multi: true,
+          },
+          { q: { _id: 'up', jobId: 'job-new' }, u: { $set: { seq: 1 } }, upsert: true },
+        ]);
+        target.delete('db', 'tasks', [{ q: { jobId: 'job-5' }, limit: 0 }]);
+        target.findAndModify('db', 'tasks', {
+          query: { tags: 't1' },
+          sort: { seq: -1 },
+          remove: true,
+        });
+      }
+      const filters: Doc[] = [
+        { jobId: 'job-4' },
+        { jobId: 'job-7', seq: { $gte: 10 } },
+        { jobId: { $in: ['job-1', 'job-2', 3, 'job-new'] } },
+        { jobId: 2 },
+        { jobId: 2.0 },
+        { jobId: null },
+        { jobId: { $eq: 'job-9' }, workspaceId: 'ws-0' },
+        { workspaceId: 'ws-2' },
+        { workspaceId: 'ws-9', at: { $lt: new Date(1_700_000_500_000) } },
+        { $and: [{ workspaceId: 'ws-3' }, { tags: 't2' }] },
+        { tags: 't4' },
+        { tags: { $in: ['t0', 't3'] } },
+        { state: 'x' },
+        { jobId: 'job-1', $or: [{ seq: 1 }, { seq: { $gt: 40 } }] },
+        { jobId: 'nobody' },
+      ];
+      for (const filter of filters) {
+        for (const sort of [undefined, { at: -1 }, { $natural: -1 }]) {
+          const [indexed, full] = engines.map((target) =>
+            target.find('db', 'tasks', { filter, ...(sort && { sort }), skip: 1, limit: 25 }),
+          );
+          expect({ filter, sort, docs: indexed }).toEqual({ filter, sort, docs: full });
+        }
+        const [indexedAll, fullAll] = engines.map((target) =>
+          target.find('db', 'tasks', { filter }),
+        );
+        expect(indexedAll).toEqual(fullAll);
+        expect(engine.count('db', 'tasks', filter)).toBe(scanned.count('db', 'tasks', filter));
+        expect(engine.distinct('db', 'tasks', 'seq', filter)).toEqual(
+          scanned.distinct('db', 'tasks', 'seq', filter),
+        );
+        expect(
+          engine.aggregate('db', 'tasks', [{ $match: filter }, { $project: { seq: 1 } }]),
+        ).toEqual(scanned.aggregate('db', 'tasks', [{ $match: filter }, { $project: { seq: 1 } }]));
+      }
+      // Rebuilt at open: a reopened engine answers the same.
+      await engine.close();
+      engine = StoreEngine.open(dir);
+      for (const filter of filters) {
+        expect(engine.find('db', 'tasks', { filter })).toEqual(
+          scanned.find('db', 'tasks', { filter }),
+        );
+      }
+      await scanned.close();
     });
   });
 });

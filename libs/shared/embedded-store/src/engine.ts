@@ -15,6 +15,8 @@ import {
   BSON_WRITE_OPTIONS,
   JOURNAL_FILE,
   JournalWriter,
+  putRecordBytes,
+  removeStaleSnapshot,
   replayJournal,
   writeSnapshot,
   type JournalRecord,
@@ -25,6 +27,7 @@ import {
   deepCopy,
   isPlainObject,
   pathValues,
+  refusedValue,
   setPath,
   withIdFirst,
   type Doc,
@@ -49,6 +52,24 @@ import {
 
 export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
 const COMPACT_DEAD_BYTES = 64 * 1024 * 1024;
+
+/** When the journal is compacted while the store runs; see StoreEngine.open. */
+export interface CompactionOptions {
+  /** Compact once the journal is over this many times the live data. Default 2. */
+  ratio?: number;
+  /** ...and holds over this many bytes of dead records. Default 16 MiB. */
+  minDeadBytes?: number;
+}
+
+const DEFAULT_COMPACTION = { ratio: 2, minDeadBytes: 16 * 1024 * 1024 } as const;
+
+/** Online compactions, for logs and tests. */
+export interface CompactionStats {
+  /** Compactions done while running (not counting the one at open). */
+  compactions: number;
+  /** Snapshots that could not be written (the old journal was kept). */
+  failures: number;
+}
 
 /** Queries from the wire never run code ($where, $function, $accumulator). */
 const MINGO_OPTIONS = { scriptEnabled: false } as const;
@@ -222,25 +243,44 @@ export class StoreEngine {
   private writer: JournalWriter | null = null;
   private closed = false;
   private report: OpenReport = { records: 0, truncatedBytes: 0, compacted: false, journalBytes: 0 };
+  /**
+   * Bytes a snapshot of the live state would take, kept up to date by every
+   * put and delete so deciding whether to compact costs nothing per command.
+   */
+  private live = 0;
+  /** Set by the rare changes not counted one by one (collections, indexes, drops). */
+  private liveStale = false;
+  /** After a failed compaction, the journal size at which to try again. */
+  private retryCompactionAt = 0;
+  private readonly stats: CompactionStats = { compactions: 0, failures: 0 };
 
   private constructor(
     /** The journal file, for messages about it. */
     readonly journalFile: string,
+    private readonly compaction: Required<CompactionOptions>,
   ) {}
 
   /**
    * Opens the store kept in `dir`: replays the journal, compacts it when it
    * holds more than twice the live data (or 64 MiB of dead records), then
    * appends to it. The caller holds the directory's lock.
+   *
+   * While running, the journal is compacted again after a write once it is
+   * over `compaction.ratio` times the live data and holds over
+   * `compaction.minDeadBytes` of dead records: rate-limit slots and leases
+   * are written and deleted on every request, so without it a long-running
+   * store's journal (and its next start) would grow without bound.
    */
-  static open(dir: string): StoreEngine {
+  static open(dir: string, compaction: CompactionOptions = {}): StoreEngine {
     const file = path.join(dir, JOURNAL_FILE);
-    const engine = new StoreEngine(file);
+    const engine = new StoreEngine(file, { ...DEFAULT_COMPACTION, ...compaction });
+    removeStaleSnapshot(file);
     const replay = replayJournal(file, (record) => engine.apply(record));
     let journalBytes = replay.bytes;
     const live = engine.liveBytes();
     const compacted = journalBytes > 2 * live || journalBytes - live > COMPACT_DEAD_BYTES;
     if (compacted) journalBytes = writeSnapshot(file, engine.snapshot());
+    engine.live = live;
     engine.report = {
       records: replay.records,
       truncatedBytes: replay.truncatedBytes,
@@ -253,6 +293,20 @@ export class StoreEngine {
 
   get openReport(): OpenReport {
     return { ...this.report };
+  }
+
+  get compactionStats(): CompactionStats {
+    return { ...this.stats };
+  }
+
+  /**
+   * Throws the reason the store cannot serve commands (closed, or its journal
+   * failed), so a health check fails while every command would.
+   */
+  assertUsable(): void {
+    if (this.closed) throw new StoreError('InternalError', 'the embedded store is closed');
+    const failure = this.writer?.failed;
+    if (failure) throw new StoreError('InternalError', failure.message);
   }
 
   /** Flushes and closes the journal. */
@@ -645,11 +699,47 @@ export class StoreEngine {
       return run();
     } finally {
       this.commit();
+      // Between commands: the engine is synchronous, so no other command can
+      // see the state or append while the snapshot is taken and swapped in.
+      this.compactIfWorthIt();
     }
   }
 
   private stage(record: JournalRecord): void {
     this.staged.push(record);
+    if (record.op !== 'put' && record.op !== 'delete') this.liveStale = true;
+  }
+
+  /** Online compaction: see `open`. Never fails the command that triggered it. */
+  private compactIfWorthIt(): void {
+    const writer = this.writer;
+    if (!writer || writer.failed || this.closed) return;
+    const journal = writer.size;
+    const { ratio, minDeadBytes } = this.compaction;
+    if (journal < this.retryCompactionAt) return;
+    if (!this.liveStale && (journal <= ratio * this.live || journal - this.live <= minDeadBytes)) {
+      return;
+    }
+    if (this.liveStale) {
+      this.live = this.liveBytes();
+      this.liveStale = false;
+      if (journal <= ratio * this.live || journal - this.live <= minDeadBytes) return;
+    }
+    try {
+      const bytes = writer.compact(this.snapshot());
+      if (bytes === null) {
+        // The old journal is intact; try again once as much more is dead.
+        this.stats.failures += 1;
+        this.retryCompactionAt = journal + minDeadBytes;
+        return;
+      }
+      this.stats.compactions += 1;
+      this.retryCompactionAt = 0;
+      // The snapshot is exactly the live state: start counting from its true size.
+      this.live = bytes;
+    } catch {
+      // The writer failed after the swap and records why; the next command reports it.
+    }
   }
 
   /** One append for everything the command changed, before its reply is sent. */
@@ -658,12 +748,6 @@ export class StoreEngine {
     const records = this.staged;
     this.staged = [];
     this.writer?.append(records);
-  }
-
-  private assertUsable(): void {
-    if (this.closed) throw new StoreError('InternalError', 'the embedded store is closed');
-    const failure = this.writer?.failed;
-    if (failure) throw new StoreError('InternalError', failure.message);
   }
 
   private existing(db: string, coll: string): Collection | undefined {
@@ -734,6 +818,14 @@ export class StoreEngine {
     for (const key of Object.keys(doc)) {
       if (key.startsWith('$')) throw badValue(`Document can't have $ prefixed field names: ${key}`);
     }
+    const refused = refusedValue(doc);
+    if (refused) {
+      throw badValue(
+        `field '${refused.path}' holds a BSON ${refused.type} value, which the embedded store ` +
+          'does not store: its queries cannot compare such values exactly. Store bytes as a ' +
+          'base64 or hex string and exact decimals as strings.',
+      );
+    }
     const size = calculateObjectSize(doc, BSON_WRITE_OPTIONS);
     if (size > MAX_BSON_OBJECT_SIZE) {
       throw new StoreError(
@@ -743,13 +835,26 @@ export class StoreEngine {
     }
     const duplicate = collection.duplicateOf(doc, isNew);
     if (duplicate) throw duplicate;
+    const old = isNew ? undefined : collection.docs.get(canonicalKey(id));
     collection.put(doc);
     this.stage({ op: 'put', db: collection.db, coll: collection.name, doc });
+    this.live += putRecordBytes(collection.db, collection.name, size);
+    if (old) this.live -= this.putBytes(collection, old);
   }
 
   private unstore(collection: Collection, doc: Doc): void {
     collection.remove(doc['_id']);
     this.stage({ op: 'delete', db: collection.db, coll: collection.name, id: doc['_id'] });
+    this.live -= this.putBytes(collection, doc);
+  }
+
+  /** What `doc`'s put record weighs in a snapshot. */
+  private putBytes(collection: Collection, doc: Doc): number {
+    return putRecordBytes(
+      collection.db,
+      collection.name,
+      calculateObjectSize(doc, BSON_WRITE_OPTIONS),
+    );
   }
 
   /** Documents matching `filter` in natural order; at most `limit` when it is not 0. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { deserialize, serialize } from 'bson';
+import { calculateObjectSize, deserialize, serialize } from 'bson';
 import type { Doc } from './values';
 
 /**
@@ -29,6 +29,12 @@ const FLAG_COMMIT = 1;
 const SYNC_INTERVAL_MS = 100;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Every file the store writes is the owner's only: the journal holds results,
+ * API key hashes and sealed secrets, which other users of a shared machine
+ * must not read.
+ */
+export const FILE_MODE = 0o600;
 
 /** What the store records; the replay applies them in order. */
 export type JournalRecord =
@@ -224,8 +230,24 @@ export function replayJournal(file: string, apply: (record: JournalRecord) => vo
   return { records: applied, bytes: committedEnd, truncatedBytes: size - committedEnd };
 }
 
+/**
+ * Opens `file` for writing with mode 0600. The mode given to open only applies
+ * when the file is created, so an existing file (one an older version wrote
+ * 0644) is narrowed too.
+ */
+export function openPrivate(file: string, flags: string): number {
+  const fd = fs.openSync(file, flags, FILE_MODE);
+  try {
+    fs.fchmodSync(fd, FILE_MODE);
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
 function writeNewFile(file: string, bytes: Buffer): void {
-  const fd = fs.openSync(file, 'w');
+  const fd = openPrivate(file, 'w');
   try {
     writeFully(fd, bytes);
     fs.fsyncSync(fd);
@@ -250,14 +272,17 @@ export function syncDirectory(dir: string): void {
   }
 }
 
+/** Where a snapshot is written before it is renamed over the journal. */
+export function snapshotFile(file: string): string {
+  return `${file}.compact`;
+}
+
 /**
- * Replaces the journal with `records` (a snapshot of the live state): written
- * to a temporary file, synced, renamed over the journal, the directory synced.
- * A crash at any point leaves either the old journal or the new one.
+ * Writes `records` (a snapshot of the live state) as a complete journal at
+ * `temporary` and syncs it; the size in bytes.
  */
-export function writeSnapshot(file: string, records: Iterable<JournalRecord>): number {
-  const temporary = `${file}.compact`;
-  const fd = fs.openSync(temporary, 'w');
+function writeSnapshotFile(temporary: string, records: Iterable<JournalRecord>): number {
+  const fd = openPrivate(temporary, 'w');
   let bytes = 0;
   try {
     let chunk: Buffer[] = [MAGIC];
@@ -282,9 +307,36 @@ export function writeSnapshot(file: string, records: Iterable<JournalRecord>): n
   } finally {
     fs.closeSync(fd);
   }
+  return bytes;
+}
+
+/**
+ * Replaces the journal with `records` (a snapshot of the live state): written
+ * to a temporary file, synced, renamed over the journal, the directory synced.
+ * A crash at any point leaves either the old journal or the new one.
+ */
+export function writeSnapshot(file: string, records: Iterable<JournalRecord>): number {
+  const temporary = snapshotFile(file);
+  const bytes = writeSnapshotFile(temporary, records);
   fs.renameSync(temporary, file);
   syncDirectory(path.dirname(file));
   return bytes;
+}
+
+/**
+ * Removes the temporary file of a compaction a crash interrupted. It was
+ * never renamed, so the journal beside it is the complete one; the temporary
+ * file is at most a partial copy and is never read.
+ */
+export function removeStaleSnapshot(file: string): void {
+  fs.rmSync(snapshotFile(file), { force: true });
+}
+
+/** Size in the journal of a `put` record of a `docBytes`-byte document. */
+export function putRecordBytes(db: string, coll: string, docBytes: number): number {
+  // An embedded document adds its own size to the record; an empty one is 5 bytes.
+  const withEmptyDoc = calculateObjectSize({ op: 'put', db, coll, doc: {} }, BSON_WRITE_OPTIONS);
+  return HEADER_BYTES + withEmptyDoc - 5 + docBytes;
 }
 
 /** Size in the journal of one record, to weigh live data against the file. */
@@ -298,15 +350,18 @@ export function recordBytes(record: JournalRecord): number {
  * and the store must be restarted (replay restores the last committed state).
  */
 export class JournalWriter {
-  private readonly fd: number;
+  private fd: number;
   private readonly timer: NodeJS.Timeout;
   private dirty = false;
   private syncing: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
+  private bytes: number;
 
   constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'a');
+    // The journal may be one an older version created 0644: narrow it too.
+    this.fd = openPrivate(file, 'a');
+    this.bytes = fs.fstatSync(this.fd).size;
     this.timer = setInterval(() => this.syncSoon(), SYNC_INTERVAL_MS);
     this.timer.unref();
   }
@@ -316,17 +371,74 @@ export class JournalWriter {
     return this.failure;
   }
 
+  /** The journal's size in bytes, what is appended included. */
+  get size(): number {
+    return this.bytes;
+  }
+
   /** One command's records, in one write, before the command's reply is sent. */
   append(records: readonly JournalRecord[]): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error('embedded store journal is closed');
     if (records.length === 0) return;
     try {
-      writeFully(this.fd, encodeBatch(records));
+      const batch = encodeBatch(records);
+      writeFully(this.fd, batch);
+      this.bytes += batch.length;
       this.dirty = true;
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /**
+   * Replaces the journal with `records`, a snapshot of the live state, while
+   * the store runs, and appends to the new file from then on. The new size,
+   * or null when the snapshot could not be written (the old journal is then
+   * untouched and still appended to, so nothing is lost and the store goes on).
+   *
+   * Why a crash at any point leaves a complete journal: the snapshot is
+   * written to a temporary file and synced before anything else happens, so
+   * until the rename the journal's name holds the old file, complete up to the
+   * last command (every command is appended before its reply, and the caller
+   * runs between commands). rename() replaces the name atomically: after it
+   * the name holds the synced snapshot, which has everything the old file had.
+   * The directory is synced before this returns, so no later command is
+   * acknowledged while a power loss could still bring the old name back; and
+   * if it did, the old file is still complete. A temporary file left by a
+   * crash is never read: open removes it.
+   */
+  compact(records: Iterable<JournalRecord>): number | null {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('embedded store journal is closed');
+    const temporary = snapshotFile(this.file);
+    let bytes: number;
+    try {
+      bytes = writeSnapshotFile(temporary, records);
+      fs.renameSync(temporary, this.file);
+    } catch {
+      // A full disk, say: the journal's name still holds the complete old file.
+      try {
+        fs.rmSync(temporary, { force: true });
+      } catch {
+        // Left behind, it is removed by the next open.
+      }
+      return null;
+    }
+    try {
+      // The name now holds the snapshot: every later append must go there, never
+      // to the old file, which no replay will read again.
+      const previous = this.fd;
+      this.fd = openPrivate(this.file, 'a');
+      this.bytes = bytes;
+      // The snapshot was synced whole, so nothing is waiting for a sync.
+      this.dirty = false;
+      this.retire(previous);
+      syncDirectory(path.dirname(this.file));
+    } catch (error) {
+      this.fail(error);
+    }
+    return bytes;
   }
 
   async close(): Promise<void> {
@@ -342,13 +454,29 @@ export class JournalWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Closes the old file's descriptor once no sync is using it. */
+  private retire(fd: number): void {
+    const closeQuietly = (): void => {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Nothing depends on the old file any more.
+      }
+    };
+    if (this.syncing) void this.syncing.then(closeQuietly);
+    else closeQuietly();
+  }
+
   private syncSoon(): void {
     if (!this.dirty || this.syncing || this.closed || this.failure) return;
     this.dirty = false;
+    const fd = this.fd;
     this.syncing = new Promise<void>((resolve) => {
-      fs.fdatasync(this.fd, (error) => {
+      fs.fdatasync(fd, (error) => {
         this.syncing = null;
-        if (error) {
+        // A failed sync of a file a compaction replaced does not matter: the
+        // snapshot that replaced it was synced with everything it held.
+        if (error && fd === this.fd) {
           try {
             this.fail(error);
           } catch {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LOCK_FILE, lockDirectory } from './lock';
+import { LOCK_FILE, lockDirectory, prepareStoreDirectory } from './lock';
 
 /** The pid of a process that has exited, so no live process holds it. */
 function deadPid(): number {
@@ -58,5 +58,57 @@ describe('lockDirectory', () => {
     const old = new Date(Date.now() - 60_000);
     fs.utimesSync(lockFile, old, old);
     lockDirectory(dir).release();
+  });
+
+  const mode = (file: string): number => fs.statSync(file).mode & 0o777;
+
+  it('writes the LOCK owner-only (0600), whatever the umask allows', () => {
+    const umask = process.umask(0o022);
+    try {
+      const lock = lockDirectory(dir);
+      expect(mode(lockFile)).toBe(0o600);
+      lock.release();
+    } finally {
+      process.umask(umask);
+    }
+  });
+});
+
+describe('prepareStoreDirectory', () => {
+  let parent: string;
+
+  beforeEach(() => {
+    parent = fs.mkdtempSync(path.join(os.tmpdir(), 'cloudflow-storedir-'));
+  });
+
+  afterEach(() => fs.rmSync(parent, { recursive: true, force: true }));
+
+  const mode = (file: string): number => fs.statSync(file).mode & 0o777;
+
+  it('creates the directory (and missing parents) 0700', () => {
+    const umask = process.umask(0o022);
+    try {
+      const dir = path.join(parent, 'home', 'store');
+      prepareStoreDirectory(dir);
+      expect(mode(dir)).toBe(0o700);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it('narrows an existing directory of ours to 0700, keeping what is in it', () => {
+    const dir = path.join(parent, 'store');
+    fs.mkdirSync(dir, { mode: 0o755 });
+    fs.chmodSync(dir, 0o755);
+    fs.writeFileSync(path.join(dir, 'keep'), 'x');
+    prepareStoreDirectory(dir);
+    expect(mode(dir)).toBe(0o700);
+    expect(fs.readFileSync(path.join(dir, 'keep'), 'utf8')).toBe('x');
+  });
+
+  it('refuses a path that is a file', () => {
+    const file = path.join(parent, 'file');
+    fs.writeFileSync(file, '');
+    expect(() => prepareStoreDirectory(file)).toThrow();
   });
 });

@@ -2,6 +2,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const LOCK_FILE = 'LOCK';
+/** The store's directory is the owner's only: see prepareStoreDirectory. */
+export const DIRECTORY_MODE = 0o700;
+/** Same as the journal's (journal.ts FILE_MODE); repeated to keep this file free of the journal. */
+const LOCK_MODE = 0o600;
+
+/**
+ * Creates the store's directory owner-only (0700), or narrows an existing one
+ * we own to 0700: the journal inside holds results, API key hashes and sealed
+ * secrets, and on a shared machine a 0755 directory would let anyone list
+ * and (with a loose file mode) read them. A directory someone else owns is
+ * left alone: changing it is not ours to do (and would fail anyway).
+ */
+export function prepareStoreDirectory(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: DIRECTORY_MODE });
+  const stat = fs.statSync(dir);
+  if (!stat.isDirectory()) throw new Error(`the store's directory ${dir} is not a directory`);
+  const ownedByUs = typeof process.getuid === 'function' && stat.uid === process.getuid();
+  if (ownedByUs && (stat.mode & 0o777) !== DIRECTORY_MODE) fs.chmodSync(dir, DIRECTORY_MODE);
+}
 
 /** Directories this process holds, so a LOCK left by an earlier process with our pid is seen as stale. */
 const heldHere = new Set<string>();
@@ -32,7 +51,7 @@ export function lockDirectory(dir: string): DirectoryLock {
   const file = path.join(resolved, LOCK_FILE);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fd = fs.openSync(file, 'wx');
+      const fd = fs.openSync(file, 'wx', LOCK_MODE);
       try {
         fs.writeSync(fd, `${process.pid}\n`);
         fs.fsyncSync(fd);

@@ -3,9 +3,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { CommandRunner, HANDSHAKE_COMMANDS, type ServerCounters } from './commands';
 import { CursorRegistry } from './cursors';
-import { StoreEngine } from './engine';
+import { StoreEngine, type CompactionOptions } from './engine';
 import { ERROR_CODES } from './errors';
-import { lockDirectory } from './lock';
+import { lockDirectory, prepareStoreDirectory } from './lock';
 import type { Doc } from './values';
 import {
   MessageFramer,
@@ -33,6 +33,8 @@ export interface EmbeddedStoreOptions {
   socketPath?: string;
   /** The database named in `url`; default 'cloudflow'. Clients may use any database. */
   database?: string;
+  /** When the journal is compacted while running (defaults: over 2x the live data and 16 MiB dead). */
+  compaction?: CompactionOptions;
 }
 
 export interface EmbeddedStoreServer {
@@ -55,11 +57,11 @@ export async function startEmbeddedStore(
   const dir = path.resolve(options.dir);
   const host = options.host ?? '127.0.0.1';
   const database = options.database ?? 'cloudflow';
-  fs.mkdirSync(dir, { recursive: true });
+  prepareStoreDirectory(dir);
   const lock = lockDirectory(dir);
   let engine: StoreEngine;
   try {
-    engine = StoreEngine.open(dir);
+    engine = StoreEngine.open(dir, options.compaction);
   } catch (error) {
     lock.release();
     throw error;

@@ -129,6 +129,52 @@ function objectKey(value: object): string {
   return `{${parts.join(',')}}`;
 }
 
+/**
+ * BSON types the store refuses to keep, because its two ways of comparing
+ * values would disagree on them. Unique indexes and `_id` look-ups key a
+ * Binary by its subtype and bytes, but mingo (the query matcher) compares it
+ * by its text as UTF-8, which ignores the subtype and maps different invalid
+ * bytes to the same replacement character: a unique index could accept two
+ * values a query finds as one, or the reverse. Decimal128 compares by its
+ * text in both ('1.0' is not '1', unlike MongoDB) and orders loosely in
+ * sorts and ranges. Refusing them at write time keeps every stored value
+ * comparable one way; CloudFlow keeps bytes as base64 and exact decimals as
+ * strings.
+ */
+const REFUSED_BSON_TYPES: Record<string, string> = {
+  Binary: 'Binary (and UUID)',
+  Decimal128: 'Decimal128',
+};
+
+/** The path and type of the first value in `doc` the store refuses to keep, or null. */
+export function refusedValue(doc: Doc): { path: string; type: string } | null {
+  const visit = (value: unknown, at: string): { path: string; type: string } | null => {
+    if (value === null || typeof value !== 'object') return null;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = visit(value[i], `${at}.${i}`);
+        if (found) return found;
+      }
+      return null;
+    }
+    const tag = bsonTypeOf(value);
+    if (tag !== undefined) {
+      const type = REFUSED_BSON_TYPES[tag];
+      return type === undefined ? null : { path: at, type };
+    }
+    // A Buffer or typed array is stored as a BSON Binary.
+    if (ArrayBuffer.isView(value))
+      return { path: at, type: REFUSED_BSON_TYPES['Binary'] as string };
+    if (!isPlainObject(value)) return null;
+    for (const key of Object.keys(value)) {
+      const found = visit(value[key], at === '' ? key : `${at}.${key}`);
+      if (found) return found;
+    }
+    return null;
+  };
+  return visit(doc, '');
+}
+
 /** A value as MongoDB's duplicate-key messages print it, e.g. `"a@b"`, `ObjectId('...')`. */
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
