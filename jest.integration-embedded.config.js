@@ -8,6 +8,8 @@ const REPOSITORY_SUITES = [
   'libs/shared/persistence/src/tenant.repository',
   'libs/shared/persistence/src/reseal',
   'libs/shared/job-store/src/task-ledger',
+  'libs/shared/job-store/src/jobs.repository',
+  'libs/shared/job-store/src/row-store',
   'services/gateway/src/rate-limit/shared-window.store',
   'services/auth/src/oauth/oauth.store',
   'services/auth/src/api-keys/api-keys.repository',

@@ -241,7 +241,7 @@ steps:
       tempFile('good.yaml', 'name: g\nsteps: [{ type: transform, config: { operation: trim } }]\n'),
     ]);
     expect(good.code).toBe(0);
-    expect(good.stdout).toContain('valid (checked locally');
+    expect(good.stdout).toContain('valid (checked by the server; nothing was saved)');
   });
 
   it('submits and watches under a terminal: the bar is redrawn in place, ends SUCCEEDED, exit 0', async () => {

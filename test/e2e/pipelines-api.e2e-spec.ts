@@ -148,6 +148,51 @@ describe(`Pipelines API (${STACK_MODE})`, () => {
     });
   });
 
+  describe('validation without saving (POST /api/v1/pipelines/validate)', () => {
+    const count = async () => {
+      let total = 0;
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+        const page = await stack.api().get<PipelinePage>(`/api/v1/pipelines?limit=100${query}`);
+        total += page.body.items.length;
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return total;
+    };
+
+    it('answers 200 with the definition as it would be stored, and saves nothing', async () => {
+      const before = await count();
+      const res = await stack.api().post('/api/v1/pipelines/validate', SPEC_CREATE_PIPELINE_BODY);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        valid: true,
+        definition: { ...SPEC_CREATE_PIPELINE_BODY, errorPolicy: { mode: 'fail' } },
+      });
+      expect(await count()).toBe(before);
+    });
+
+    it('refuses what create refuses (400/4001, each problem named), expressions included', async () => {
+      const before = await count();
+      const res = await stack.api().post<ErrorEnvelope>('/api/v1/pipelines/validate', {
+        name: 'broken',
+        steps: [
+          { type: 'transform', config: { operation: 'filter', expression: 'amount >' } },
+          { type: 'sink', config: { target: 'db://x', extra: 1 } },
+        ],
+      });
+      expect([res.status, res.body.code]).toEqual([400, 4001]);
+      expect(res.body.details).toContain("Step 'sink' (steps[1])");
+      const compiled = await stack.api().post<ErrorEnvelope>('/api/v1/pipelines/validate', {
+        name: 'broken',
+        steps: [{ type: 'transform', config: { operation: 'filter', expression: 'amount >' } }],
+      });
+      expect([compiled.status, compiled.body.code]).toEqual([400, 4001]);
+      expect(compiled.body.details).toContain("Step 'transform' (steps[0]) operation 'filter'");
+      expect(await count()).toBe(before);
+    });
+  });
+
   describe('invalid pipeline configuration (400/4001, naming the step)', () => {
     it.each([
       [

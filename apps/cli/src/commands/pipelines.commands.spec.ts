@@ -151,45 +151,73 @@ describe('pipelines commands', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  describe('validate (a local check: the API has no validation endpoint)', () => {
-    it('passes a good file without contacting the server', async () => {
+  describe('validate (the server checks, nothing is saved)', () => {
+    const refusal = {
+      status: 400,
+      body: {
+        error: 'Invalid pipeline configuration',
+        code: 4001,
+        details:
+          "Step 'transform' (steps[0]) missing required field 'operation'; Step 'sink' (steps[1]) unknown field 'extra'",
+      },
+    };
+
+    it('sends the file to the validation endpoint and says it is valid', async () => {
+      server.on('POST', '/api/v1/pipelines/validate', (req) => ({
+        status: 200,
+        body: {
+          valid: true,
+          definition: { ...JSON.parse(req.body), errorPolicy: { mode: 'fail' } },
+        },
+      }));
+
       const result = await cli('pipelines', 'validate', '-f', file('p.yaml', YAML_PIPELINE));
 
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/p\.yaml: valid \(checked locally .*nothing was saved\)/);
-      expect(server.requests).toHaveLength(0);
+      expect(result.stdout).toMatch(
+        /\/p\.yaml: valid \(checked by the server; nothing was saved\)\n$/,
+      );
+      expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'POST /api/v1/pipelines/validate',
+      ]);
+      expect(JSON.parse(server.requests[0]!.body)).toMatchObject({ name: 'people-upper' });
     });
 
-    it("refuses a bad file as the server would, in the envelope's words", async () => {
-      const bad =
-        'name: broken\nsteps:\n  - type: transform\n    config: {}\n  - type: sink\n    config: { target: "db://x", extra: 1 }\n';
+    it("prints the server's refusal in the envelope's words, one problem a line", async () => {
+      server.on('POST', '/api/v1/pipelines/validate', refusal);
 
-      const result = await cli('pipelines', 'validate', '-f', file('bad.yaml', bad));
+      const result = await cli('pipelines', 'validate', '-f', file('bad.yaml', 'name: b\n'));
 
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toContain("bad.yaml: checked locally with CloudFlow's pipeline schema");
+      expect(result.stderr).toContain('bad.yaml: the server refuses this pipeline:');
       expect(result.stderr).toContain('error: Invalid pipeline configuration (code 4001)\n');
       expect(result.stderr).toContain(
         "  Step 'transform' (steps[0]) missing required field 'operation'\n",
       );
-      expect(server.requests).toHaveLength(0);
+      expect(result.stderr).toContain("  Step 'sink' (steps[1]) unknown field 'extra'\n");
     });
 
-    it('compiles expressions too', async () => {
-      const bad =
-        'name: f\nsteps:\n  - type: transform\n    config: { operation: filter, expression: "amount >" }\n';
+    it('answers --json with the problems as a list', async () => {
+      server.on('POST', '/api/v1/pipelines/validate', refusal);
 
-      const result = await cli('pipelines', 'validate', '-f', file('f.yaml', bad), '--json');
+      const result = await cli(
+        'pipelines',
+        'validate',
+        '-f',
+        file('f.yaml', 'name: f\n'),
+        '--json',
+      );
 
       expect(result.code).toBe(1);
-      const doc = JSON.parse(result.stdout) as {
-        valid: boolean;
-        checkedLocally: boolean;
-        problems: string[];
-      };
-      expect(doc).toMatchObject({ valid: false, checkedLocally: true });
-      expect(doc.problems[0]).toContain("Step 'transform' (steps[0]) operation 'filter'");
+      expect(JSON.parse(result.stdout)).toEqual({
+        file: expect.stringMatching(/\/f\.yaml$/),
+        valid: false,
+        problems: [
+          "Step 'transform' (steps[0]) missing required field 'operation'",
+          "Step 'sink' (steps[1]) unknown field 'extra'",
+        ],
+      });
     });
   });
 

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import {
   ErrorCode,
   MAX_PAGE_SIZE,
-  validateCreatePipeline,
   type Pipeline,
+  type PipelineValidation,
 } from '@cloudflow/contracts';
 import type { CliContext } from '../cli-context';
 import { ApiError, UsageError } from '../cli-errors';
@@ -46,15 +46,14 @@ are reset to their defaults); an identical one is left alone.`,
 
   pipelines
     .command('validate')
-    .description('check a pipeline file without saving it (a local check, see below)')
+    .description('check a pipeline file without saving it')
     .requiredOption('-f, --file <path>', 'a YAML or JSON pipeline definition (- for stdin)')
     .addHelpText(
       'after',
       `
-The API has no endpoint that validates without saving, so this runs the checks
-the server runs on create — CloudFlow's pipeline schema (@cloudflow/contracts)
-and the expression compiler — on this machine, without contacting the server.
-Data sources and inputs are checked when a job is submitted.`,
+The server runs every check of creating the pipeline (the pipeline schema, the
+expression compiler) and saves nothing (POST /api/v1/pipelines/validate). Data
+sources and inputs are checked when a job is submitted.`,
     )
     .action(async (options: { file: string }, command: Command) => {
       await validate(scopeOf(ctx, command), options.file);
@@ -163,33 +162,26 @@ async function apply(scope: CommandScope, file: string): Promise<void> {
 }
 
 async function validate(scope: CommandScope, file: string): Promise<void> {
-  const { ctx, printer } = scope;
+  const { ctx, session, printer } = scope;
   const definition = await readPipelineFile(ctx, file);
-  const parsed = validateCreatePipeline(definition);
-  let problems = parsed.ok ? [] : parsed.problems;
-  if (parsed.ok) {
-    // Loaded only here: the engine (expression compiler) is the heaviest part of the CLI.
-    const { engineProblems } = await import('@cloudflow/engine');
-    problems = engineProblems(parsed.value.steps);
-  }
   const source = file === '-' ? 'stdin' : file;
-  if (printer.json)
-    printer.document({
-      file: source,
-      valid: problems.length === 0,
-      checkedLocally: true,
-      problems,
-    });
-  if (problems.length > 0) {
-    printer.note(
-      `${source}: checked locally with CloudFlow's pipeline schema; the server would refuse it:`,
-    );
-    throw ApiError.local(ErrorCode.InvalidPipelineConfig, problems.join('; '));
-  }
-  if (!printer.json) {
-    printer.line(
-      `${source}: valid (checked locally with CloudFlow's pipeline schema and expression compiler; nothing was saved)`,
-    );
+  try {
+    const answer = await session.api.post<PipelineValidation>(`${PIPELINES}/validate`, definition);
+    if (printer.json) printer.document({ file: source, ...answer });
+    else printer.line(`${source}: valid (checked by the server; nothing was saved)`);
+  } catch (error) {
+    if (error instanceof ApiError && error.envelope.code === ErrorCode.InvalidPipelineConfig) {
+      if (printer.json) {
+        printer.document({
+          file: source,
+          valid: false,
+          problems: (error.envelope.details ?? '').split('; ').filter(Boolean),
+        });
+      } else {
+        printer.note(`${source}: the server refuses this pipeline:`);
+      }
+    }
+    throw error;
   }
 }
 

@@ -19,6 +19,7 @@ import {
   validateUpdatePipeline,
   type Page,
   type Pipeline,
+  type PipelineValidation,
   type Principal,
 } from '@cloudflow/contracts';
 import { RpcClient } from '@cloudflow/messaging';
@@ -49,6 +50,18 @@ export class PipelinesController {
     });
     void reply.status(201).header('Location', `/api/v1/pipelines/${pipeline.id}`);
     return pipeline;
+  }
+
+  /** Every check of create, nothing saved: 200 with the definition as it would be stored. */
+  @Post('validate')
+  @HttpCode(200)
+  validate(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: unknown,
+  ): Promise<PipelineValidation> {
+    const parsed = validateCreatePipeline(body);
+    if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
+    return this.rpc.call('pipelines.validate', { principal, definition: parsed.value });
   }
 
   @Get()

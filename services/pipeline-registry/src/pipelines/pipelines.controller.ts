@@ -18,6 +18,11 @@ export class PipelinesController {
     return this.pipelines.list(req.principal, req.limit, req.cursor);
   }
 
+  @MessagePattern('pipelines.validate')
+  validate(@Payload() req: RpcRequest<'pipelines.validate'>) {
+    return this.pipelines.validate(req.definition);
+  }
+
   @MessagePattern('pipelines.get')
   get(@Payload() req: RpcRequest<'pipelines.get'>) {
     return this.pipelines.get(req.principal, req.pipelineId);

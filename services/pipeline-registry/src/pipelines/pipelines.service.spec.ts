@@ -107,6 +107,45 @@ function allCalls(repo: MockRepository): number {
 }
 
 describe('PipelinesService', () => {
+  describe('validate', () => {
+    it('answers the definition as create would store it, and writes nothing', () => {
+      const { repo, service } = setup();
+
+      expect(service.validate(SPEC_CREATE_BODY)).toEqual({
+        valid: true,
+        definition: {
+          name: 'MyFakePipeline',
+          steps: SPEC_CREATE_BODY.steps,
+          errorPolicy: { mode: 'fail' },
+        },
+      });
+      expect(repo.appendVersion).not.toHaveBeenCalled();
+      expect(repo.project).not.toHaveBeenCalled();
+    });
+
+    it('refuses what create refuses, expressions included, with every problem named', () => {
+      const { service } = setup();
+      const bad = {
+        name: 'broken',
+        steps: [
+          { type: 'transform', config: { operation: 'filter', expression: 'amount >' } },
+          { type: 'sink', config: { target: 'db://x' } },
+        ],
+      };
+
+      let refused: unknown;
+      try {
+        service.validate(bad);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(AppError);
+      expect(refused).toMatchObject({ code: 4001 });
+      expect((refused as AppError).details).toContain("Step 'transform' (steps[0])");
+      expect(() => service.validate({ steps: [] })).toThrow(AppError);
+    });
+  });
+
   describe('create', () => {
     it('stores the published example as version 1 with a pl_ id in the caller workspace', async () => {
       const { repo, service } = setup();

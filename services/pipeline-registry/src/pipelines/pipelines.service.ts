@@ -8,7 +8,9 @@ import {
   validateUpdatePipeline,
   type Page,
   type Pipeline,
+  type PipelineDefinition,
   type PipelineStep,
+  type PipelineValidation,
   type Principal,
 } from '@cloudflow/contracts';
 import { engineProblems } from '@cloudflow/engine';
@@ -25,14 +27,12 @@ export class PipelinesService {
 
   async create(principal: Principal, definition: unknown, now = new Date()): Promise<Pipeline> {
     requireScope(principal, 'write');
-    const parsed = validateCreatePipeline(definition);
-    if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
-    requireRunnable(parsed.value.steps);
+    const checked = checkedDefinition(definition);
     const scope = scopeOf(principal);
     const first = {
       pipelineId: newId('pl'),
       version: 1,
-      ...parsed.value,
+      ...checked,
       createdAt: now,
       updatedAt: now,
     };
@@ -40,6 +40,20 @@ export class PipelinesService {
     await this.pipelines.appendVersion(scope, first);
     await this.pipelines.project(scope, first);
     return toPipeline(first);
+  }
+
+  /** Every check `create` makes, and nothing written: any key of the workspace may ask. */
+  validate(definition: unknown): PipelineValidation {
+    const { name, description, steps, errorPolicy } = checkedDefinition(definition);
+    return {
+      valid: true,
+      definition: {
+        name,
+        ...(description !== undefined && { description }),
+        steps: steps as Pipeline['steps'],
+        errorPolicy: errorPolicy ?? DEFAULT_ERROR_POLICY,
+      },
+    };
   }
 
   async list(principal: Principal, limit: number, cursor?: string): Promise<Page<Pipeline>> {
@@ -119,6 +133,14 @@ export class PipelinesService {
 }
 
 /** Expressions and other engine-level checks, so a pipeline that cannot run is refused up front. */
+/** A definition as create stores it, or 400/4001 naming every problem. */
+function checkedDefinition(definition: unknown): PipelineDefinition {
+  const parsed = validateCreatePipeline(definition);
+  if (!parsed.ok) throw AppError.invalidPipeline(parsed.problems.join('; '));
+  requireRunnable(parsed.value.steps);
+  return parsed.value;
+}
+
 function requireRunnable(steps: PipelineStep[]): void {
   const problems = engineProblems(steps);
   if (problems.length > 0) throw AppError.invalidPipeline(problems.join('; '));

@@ -41,7 +41,11 @@ import {
   PipelineNameSchema,
 } from '../pipelines/pipeline-definition';
 import { PageQuerySchema } from '../pipelines/pipeline-requests';
-import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
+import {
+  PipelinePageSchema,
+  PipelineSchema,
+  PipelineValidationSchema,
+} from '../pipelines/pipeline';
 import { SinkConfigSchema, SourceConfigSchema } from '../pipelines/step-configs';
 import { TRANSFORM_OPERATIONS } from '../pipelines/transform-operations';
 
@@ -156,6 +160,7 @@ export const NAMED_SCHEMAS: {
   responses: {
     Pipeline: PipelineSchema,
     PipelinePage: PipelinePageSchema,
+    PipelineValidation: PipelineValidationSchema,
     Job: JobSchema,
     JobPage: JobPageSchema,
     JobResults: JobResultsSchema,
@@ -191,6 +196,18 @@ export const API_ROUTES: ApiRoute[] = [
     body: CreatePipelineBodySchema,
     responses: { 201: ok(PipelineSchema, 'Created') },
     location: true,
+    example: PUBLISHED_EXAMPLE_PIPELINE,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/pipelines/validate',
+    operationId: 'validatePipeline',
+    tag: 'Pipelines',
+    summary:
+      'Check a pipeline definition as create would, without saving it: 200 with the definition as it would be stored, or 400/4001 naming every problem',
+    auth: 'credential',
+    body: CreatePipelineBodySchema,
+    responses: { 200: ok(PipelineValidationSchema) },
     example: PUBLISHED_EXAMPLE_PIPELINE,
   },
   {

@@ -36,7 +36,11 @@ import {
   DataSourceRefSchema,
   OpenedDataSourceSchema,
 } from '../datasources/datasource';
-import { PipelinePageSchema, PipelineSchema } from '../pipelines/pipeline';
+import {
+  PipelinePageSchema,
+  PipelineSchema,
+  PipelineValidationSchema,
+} from '../pipelines/pipeline';
 import {
   IdempotencyKeySchema,
   JobPageSchema,
@@ -252,6 +256,11 @@ export const RpcContracts = {
     // Definitions are validated again by the registry; the gateway checks shape only.
     request: WithPrincipal.extend({ definition: z.unknown() }),
     response: PipelineSchema,
+  },
+  'pipelines.validate': {
+    topic: Topics.rpc.pipelineRegistry,
+    request: WithPrincipal.extend({ definition: z.unknown() }),
+    response: PipelineValidationSchema,
   },
   'pipelines.list': {
     topic: Topics.rpc.pipelineRegistry,

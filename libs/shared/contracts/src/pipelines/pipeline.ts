@@ -21,6 +21,22 @@ export const PipelineSchema = z.object({
 });
 export type Pipeline = z.infer<typeof PipelineSchema>;
 
+/**
+ * The answer of `POST /api/v1/pipelines/validate`: the definition as it
+ * would be stored (defaults filled in), nothing saved. An invalid one is
+ * refused with 400/4001 exactly as creating it would be.
+ */
+export const PipelineValidationSchema = z.object({
+  valid: z.literal(true),
+  definition: PipelineSchema.pick({
+    name: true,
+    description: true,
+    steps: true,
+    errorPolicy: true,
+  }),
+});
+export type PipelineValidation = z.infer<typeof PipelineValidationSchema>;
+
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
