@@ -3,8 +3,10 @@ import { MongooseModule } from '@nestjs/mongoose';
 import {
   IdempotencySchema,
   JOBS_COLLECTION,
+  JOB_CANCELLATIONS_COLLECTION,
   JOB_IDEMPOTENCY_COLLECTION,
   JOB_OUTCOMES_COLLECTION,
+  JobCancellationSchema,
   JobOutcomeSchema,
   JobSchema,
 } from './job.schema';
@@ -31,6 +33,7 @@ import { TaskLedger } from './task-ledger.repository';
       { name: JOBS_COLLECTION, schema: JobSchema },
       { name: JOB_OUTCOMES_COLLECTION, schema: JobOutcomeSchema },
       { name: JOB_IDEMPOTENCY_COLLECTION, schema: IdempotencySchema },
+      { name: JOB_CANCELLATIONS_COLLECTION, schema: JobCancellationSchema },
       { name: TASKS_COLLECTION, schema: TaskSchema },
       { name: TASK_ATTEMPTS_COLLECTION, schema: AttemptSchema },
       { name: TASK_CLAIMS_COLLECTION, schema: ClaimSchema },

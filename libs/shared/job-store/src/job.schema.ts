@@ -80,7 +80,17 @@ export interface IdempotencyDocument extends TenantDocument {
   createdAt: Date;
 }
 
+/**
+ * A cancellation request, kept apart from the job document: FerretDB can
+ * lose one of two concurrent updates of a document (the planner's heartbeat
+ * against the cancel, say), never a unique insert (ADR 0003).
+ */
+export interface JobCancellationDocument extends TenantDocument {
+  requestedAt: Date;
+}
+
 export const JOBS_COLLECTION = 'jobs';
+export const JOB_CANCELLATIONS_COLLECTION = 'job_cancellations';
 export const JOB_OUTCOMES_COLLECTION = 'job_outcomes';
 export const JOB_IDEMPOTENCY_COLLECTION = 'job_idempotency_keys';
 
@@ -123,6 +133,15 @@ export const JobOutcomeSchema = new Schema<JobOutcomeDocument>(
     finishedAt: { type: Date, required: true },
   },
   { collection: JOB_OUTCOMES_COLLECTION, versionKey: false, minimize: false },
+);
+
+export const JobCancellationSchema = new Schema<JobCancellationDocument>(
+  {
+    _id: { type: String, required: true },
+    workspaceId: { type: String, required: true },
+    requestedAt: { type: Date, required: true },
+  },
+  { collection: JOB_CANCELLATIONS_COLLECTION, versionKey: false },
 );
 
 export const IdempotencySchema = new Schema<IdempotencyDocument>(

@@ -5,11 +5,14 @@ import { uniqueName, withDatabase } from '@cloudflow/testing';
 import {
   IdempotencySchema,
   JOBS_COLLECTION,
+  JOB_CANCELLATIONS_COLLECTION,
   JOB_IDEMPOTENCY_COLLECTION,
   JOB_OUTCOMES_COLLECTION,
+  JobCancellationSchema,
   JobOutcomeSchema,
   JobSchema,
   type IdempotencyDocument,
+  type JobCancellationDocument,
   type JobDocument,
   type JobOutcomeDocument,
 } from './job.schema';
@@ -76,6 +79,10 @@ describe('JobsRepository on a real MongoDB-wire server', () => {
       connection.model<JobDocument>(JOBS_COLLECTION, JobSchema),
       connection.model<JobOutcomeDocument>(JOB_OUTCOMES_COLLECTION, JobOutcomeSchema),
       connection.model<IdempotencyDocument>(JOB_IDEMPOTENCY_COLLECTION, IdempotencySchema),
+      connection.model<JobCancellationDocument>(
+        JOB_CANCELLATIONS_COLLECTION,
+        JobCancellationSchema,
+      ),
     );
     await jobs.onModuleInit();
   });
@@ -192,6 +199,49 @@ describe('JobsRepository on a real MongoDB-wire server', () => {
       expect(await jobs.claimIdempotencyKey(other, 'shared', record('job_b'))).toBeNull();
       expect((await jobs.findIdempotencyKey(ws, 'shared'))?.jobId).toBe('job_a');
       expect((await jobs.findIdempotencyKey(other, 'shared'))?.jobId).toBe('job_b');
+    });
+  });
+
+  describe('cancel requests', () => {
+    it('marks an unfinished job CANCELLING, and leaves a finished one alone', async () => {
+      const [running, done] = await createJobs(ws, [
+        { status: 'RUNNING' },
+        { status: 'SUCCEEDED' },
+      ]);
+      const at = new Date('2024-05-01T10:00:09.000Z');
+      await jobs.requestCancel(ws, running!, at);
+      await jobs.requestCancel(ws, running!, at); // twice: still one request
+      await jobs.requestCancel(ws, done!, at);
+      expect(await jobs.findById(ws, running!)).toMatchObject({
+        status: 'CANCELLING',
+        cancelRequested: true,
+      });
+      expect(await jobs.findById(ws, done!)).toMatchObject({
+        status: 'SUCCEEDED',
+        cancelRequested: false,
+      });
+    });
+
+    it('survives a concurrent write that loses the mark on the job (FerretDB can)', async () => {
+      const [id] = await createJobs(ws, [{ status: 'RUNNING' }]);
+      const before = await jobs.findById(ws, id!);
+      await jobs.requestCancel(ws, id!, new Date());
+      // A read-modify-write that read the job before the cancel writes it back whole.
+      await connection.collection(JOBS_COLLECTION).replaceOne({ _id: id! as never }, before!);
+      expect(
+        (await connection.collection(JOBS_COLLECTION).findOne({ _id: id! as never }))?.[
+          'cancelRequested'
+        ],
+      ).toBe(false);
+
+      expect(await jobs.findById(ws, id!)).toMatchObject({
+        status: 'CANCELLING',
+        cancelRequested: true,
+      });
+      const swept = (await jobs.findActive(1000)).find((j) => j._id === id);
+      expect(swept).toMatchObject({ status: 'CANCELLING', cancelRequested: true });
+      // Another workspace neither sees the job nor its request.
+      expect(await jobs.findById(other, id!)).toBeNull();
     });
   });
 

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model, QueryFilter } from 'mongoose';
-import type { JobStatus } from '@cloudflow/contracts';
+import { isTerminalStatus, type JobStatus } from '@cloudflow/contracts';
 import {
   TenantRepository,
   decodeCursor,
@@ -12,9 +12,11 @@ import {
 } from '@cloudflow/persistence';
 import {
   JOBS_COLLECTION,
+  JOB_CANCELLATIONS_COLLECTION,
   JOB_IDEMPOTENCY_COLLECTION,
   JOB_OUTCOMES_COLLECTION,
   type IdempotencyDocument,
+  type JobCancellationDocument,
   type JobDocument,
   type JobOutcomeDocument,
 } from './job.schema';
@@ -26,7 +28,7 @@ export interface JobListFilter {
   status?: JobStatus;
 }
 
-/** Jobs, their single terminal outcome, and idempotency keys. */
+/** Jobs, their single terminal outcome, cancellation requests and idempotency keys. */
 @Injectable()
 export class JobsRepository extends TenantRepository<JobDocument> implements OnModuleInit {
   constructor(
@@ -34,8 +36,55 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
     @InjectModel(JOB_OUTCOMES_COLLECTION) private readonly outcomes: Model<JobOutcomeDocument>,
     @InjectModel(JOB_IDEMPOTENCY_COLLECTION)
     private readonly idempotency: Model<IdempotencyDocument>,
+    @InjectModel(JOB_CANCELLATIONS_COLLECTION)
+    private readonly cancellations: Model<JobCancellationDocument>,
   ) {
     super(model);
+  }
+
+  /** A job as the scheduler and workers must see it: cancelled once a cancel was requested. */
+  override async findById(scope: WorkspaceScope, id: string): Promise<JobDocument | null> {
+    const job = await super.findById(scope, id);
+    if (!job) return null;
+    const [seen] = await this.withCancellations([job]);
+    return seen ?? job;
+  }
+
+  /**
+   * Records a cancel request for good (a unique insert, which no concurrent
+   * write can undo), then marks the job CANCELLING unless it has finished.
+   * Readers (findById, findActive) honour the request even when that second
+   * write is lost to a concurrent update of the job.
+   */
+  async requestCancel(scope: WorkspaceScope, jobId: string, at: Date): Promise<void> {
+    try {
+      await this.cancellations.insertMany([
+        { _id: jobId, workspaceId: scope.workspaceId, requestedAt: at },
+      ]);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+    await this.model
+      .updateOne(this.scoped(scope, { _id: jobId, status: { $in: ACTIVE_STATUSES } }), {
+        $set: { cancelRequested: true, status: 'CANCELLING' },
+      })
+      .exec();
+  }
+
+  /** Unfinished jobs whose document lost its cancel mark are shown with it. */
+  private async withCancellations(jobs: JobDocument[]): Promise<JobDocument[]> {
+    const unmarked = jobs.filter((j) => !j.cancelRequested && !isTerminalStatus(j.status));
+    if (unmarked.length === 0) return jobs;
+    const requested = await this.cancellations
+      .find({ _id: { $in: unmarked.map((j) => j._id) } }, { _id: 1, workspaceId: 1 })
+      .lean<Pick<JobCancellationDocument, '_id' | 'workspaceId'>[]>()
+      .exec();
+    const cancelled = new Set(requested.map((r) => `${r.workspaceId}/${r._id}`));
+    return jobs.map((j) =>
+      cancelled.has(`${j.workspaceId}/${j._id}`)
+        ? { ...j, cancelRequested: true, status: 'CANCELLING' }
+        : j,
+    );
   }
 
   async onModuleInit(): Promise<void> {
@@ -68,7 +117,7 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
 
   /** Unfinished jobs of every workspace, a page at a time (after `afterId`), for the sweep. */
   async findActive(limit: number, afterId?: string): Promise<JobDocument[]> {
-    return this.model
+    const jobs = await this.model
       .find({
         status: { $in: ACTIVE_STATUSES },
         ...(afterId !== undefined && { _id: { $gt: afterId } }),
@@ -77,6 +126,7 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
       .limit(limit)
       .lean<JobDocument[]>()
       .exec();
+    return this.withCancellations(jobs);
   }
 
   async update(

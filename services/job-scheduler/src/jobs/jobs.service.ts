@@ -214,7 +214,7 @@ export class JobsService {
     if (isTerminalStatus(job.status)) {
       throw new AppError(ErrorCode.Conflict, `Job '${jobId}' already finished as ${job.status}`);
     }
-    await this.jobs.update(scope, jobId, { cancelRequested: true, status: 'CANCELLING' });
+    await this.jobs.requestCancel(scope, jobId, new Date());
     const event: JobEvent = { type: 'job.cancel-requested', workspaceId: scope.workspaceId, jobId };
     await this.publisher.publish(Topics.jobEvents, [{ key: jobId, value: event }]);
     await this.reconciler.reconcile(scope, jobId);
