@@ -5,28 +5,10 @@ import { join } from 'node:path';
 import type { CreatedApiKey, Job, Page, Pipeline } from '@cloudflow/contracts';
 import { REPO_ROOT, freePort } from '@cloudflow/testing';
 import { Browser, createUser, interactionOf, registerClient } from './support/oauth';
+import { EXPECTED_UPPER, FAKE_CSV } from './support/jobs';
 import { SPEC_API_KEY, STACK_MODE, Stack, eventually } from './support/stack';
 
 const BIN = join(REPO_ROOT, 'bin', 'cloudflow.js');
-
-/** The spec's `/fake/data.csv`: quoting, an embedded newline and non-ASCII text included. */
-const FAKE_CSV = [
-  'id,name,city,amount',
-  '1,Ada Lovelace,London,120.50',
-  '2,"Hopper, Grace",New York,98.00',
-  '3,Alan Turing,"Manchester',
-  'UK",250.75',
-  '4,José Müller,São Paulo,75.25',
-  '5,Ünal Şahin,İzmir,310.00',
-].join('\n');
-
-const EXPECTED_UPPER = [
-  { id: '1', name: 'ADA LOVELACE', city: 'LONDON', amount: '120.50' },
-  { id: '2', name: 'HOPPER, GRACE', city: 'NEW YORK', amount: '98.00' },
-  { id: '3', name: 'ALAN TURING', city: 'MANCHESTER\nUK', amount: '250.75' },
-  { id: '4', name: 'JOSÉ MÜLLER', city: 'SÃO PAULO', amount: '75.25' },
-  { id: '5', name: 'ÜNAL ŞAHIN', city: 'İZMIR', amount: '310.00' },
-];
 
 /** What `results --format csv` must print for EXPECTED_UPPER, byte for byte. */
 const EXPECTED_CSV = [

@@ -2,26 +2,14 @@ import { MongoClient } from 'mongodb';
 import type { ErrorEnvelope, Job, JobResults, Page } from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY, SPEC_UPDATE_PIPELINE_BODY } from '@cloudflow/testing';
 import { Stack, STACK_MODE } from './support/stack';
-import { allResultRows, createPipeline, submitJob, waitForJob } from './support/jobs';
-
-/** The spec's `/fake/data.csv`: quoting, an embedded newline and non-ASCII text included. */
-const FAKE_CSV = [
-  'id,name,city,amount',
-  '1,Ada Lovelace,London,120.50',
-  '2,"Hopper, Grace",New York,98.00',
-  '3,Alan Turing,"Manchester',
-  'UK",250.75',
-  '4,José Müller,São Paulo,75.25',
-  '5,Ünal Şahin,İzmir,310.00',
-].join('\n');
-
-const EXPECTED_UPPER = [
-  { id: '1', name: 'ADA LOVELACE', city: 'LONDON', amount: '120.50' },
-  { id: '2', name: 'HOPPER, GRACE', city: 'NEW YORK', amount: '98.00' },
-  { id: '3', name: 'ALAN TURING', city: 'MANCHESTER\nUK', amount: '250.75' },
-  { id: '4', name: 'JOSÉ MÜLLER', city: 'SÃO PAULO', amount: '75.25' },
-  { id: '5', name: 'ÜNAL ŞAHIN', city: 'İZMIR', amount: '310.00' },
-];
+import {
+  EXPECTED_UPPER,
+  FAKE_CSV,
+  allResultRows,
+  createPipeline,
+  submitJob,
+  waitForJob,
+} from './support/jobs';
 
 describe(`Jobs API (${STACK_MODE})`, () => {
   let stack: Stack;

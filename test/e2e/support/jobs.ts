@@ -1,7 +1,32 @@
 import type { ApiClient, ApiResponse } from '@cloudflow/testing';
-import type { Job, JobResults, JobStatus, Pipeline } from '@cloudflow/contracts';
+import {
+  TERMINAL_JOB_STATUSES,
+  type Job,
+  type JobResults,
+  type JobStatus,
+  type Pipeline,
+} from '@cloudflow/contracts';
 
-const FINISHED: JobStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+/** The spec's `/fake/data.csv` as the job suites write it: quoting, an embedded newline and non-ASCII text. */
+export const FAKE_CSV = [
+  'id,name,city,amount',
+  '1,Ada Lovelace,London,120.50',
+  '2,"Hopper, Grace",New York,98.00',
+  '3,Alan Turing,"Manchester',
+  'UK",250.75',
+  '4,José Müller,São Paulo,75.25',
+  '5,Ünal Şahin,İzmir,310.00',
+].join('\n');
+
+export const EXPECTED_UPPER = [
+  { id: '1', name: 'ADA LOVELACE', city: 'LONDON', amount: '120.50' },
+  { id: '2', name: 'HOPPER, GRACE', city: 'NEW YORK', amount: '98.00' },
+  { id: '3', name: 'ALAN TURING', city: 'MANCHESTER\nUK', amount: '250.75' },
+  { id: '4', name: 'JOSÉ MÜLLER', city: 'SÃO PAULO', amount: '75.25' },
+  { id: '5', name: 'ÜNAL ŞAHIN', city: 'İZMIR', amount: '310.00' },
+];
+
+const FINISHED: JobStatus[] = [...TERMINAL_JOB_STATUSES];
 
 /** Polls `GET /jobs/{id}/status` until the job is in one of `statuses` (finished, by default). */
 export async function waitForJob(

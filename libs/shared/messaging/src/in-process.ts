@@ -290,6 +290,7 @@ export class InProcessTopicSubscriber extends TopicSubscriber {
     const leave = this.bus.subscribe(options.topic, options.groupId, options.fromBeginning, (m) =>
       inSubscriber(() =>
         deliverMessage(
+          'in-process',
           options,
           m.value,
           m.headers,

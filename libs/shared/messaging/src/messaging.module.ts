@@ -4,6 +4,7 @@ import {
   Logger,
   Module,
   type DynamicModule,
+  type Provider,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Admin, Kafka } from 'kafkajs';
@@ -87,7 +88,7 @@ export class KafkaReadiness extends TransportReadiness implements OnApplicationS
 @Module({})
 export class MessagingModule {
   static forRoot(options: MessagingOptions): DynamicModule {
-    const providers: DynamicModule['providers'] = [
+    const providers: Provider[] = [
       { provide: KAFKA_SETTINGS, useValue: options.settings },
       { provide: KAFKA, useFactory: () => createKafka(options.settings, kafkaLogSink('kafka')) },
       {
@@ -99,7 +100,7 @@ export class MessagingModule {
       { provide: TopicPublisher, useClass: KafkaTopicPublisher },
       { provide: TopicSubscriber, useClass: KafkaTopicSubscriber },
     ];
-    const exports: DynamicModule['exports'] = [
+    const exports: NonNullable<DynamicModule['exports']> = [
       KAFKA,
       KAFKA_SETTINGS,
       TOPICS_READY,
@@ -107,54 +108,64 @@ export class MessagingModule {
       TopicPublisher,
       TopicSubscriber,
     ];
-    if (options.rpcClient) {
-      const { timeoutMs } = options.rpcClient;
-      providers.push({
-        provide: RpcClient,
-        // Injects TOPICS_READY so the replies topic exists before we subscribe.
-        useFactory: async (kafka: Kafka) => {
-          const client = new KafkaRpcClient({
-            kafka,
-            instanceId: instanceId(options.settings.service),
-            defaultTimeoutMs: timeoutMs,
-            log: kafkaLogSink('rpc-client'),
-          });
-          await client.connect();
-          return client;
-        },
-        inject: [KAFKA, TOPICS_READY],
-      });
-      exports.push(RpcClient);
-    }
-    return { module: MessagingModule, global: true, providers, exports };
+    const timeoutMs = options.rpcClient?.timeoutMs;
+    const rpcClient: Provider | undefined =
+      timeoutMs === undefined
+        ? undefined
+        : {
+            provide: RpcClient,
+            // Injects TOPICS_READY so the replies topic exists before we subscribe.
+            useFactory: async (kafka: Kafka) => {
+              const client = new KafkaRpcClient({
+                kafka,
+                instanceId: instanceId(options.settings.service),
+                defaultTimeoutMs: timeoutMs,
+                log: kafkaLogSink('rpc-client'),
+              });
+              await client.connect();
+              return client;
+            },
+            inject: [KAFKA, TOPICS_READY],
+          };
+    return transportModule(providers, exports, rpcClient);
   }
 
   static inProcess(options: InProcessMessagingOptions): DynamicModule {
     const { bus } = options;
-    const providers: DynamicModule['providers'] = [
+    const providers: Provider[] = [
       { provide: InProcessBus, useValue: bus },
       { provide: TransportReadiness, useClass: InProcessReadiness },
       { provide: TopicPublisher, useValue: new InProcessTopicPublisher(bus) },
       { provide: TopicSubscriber, useValue: new InProcessTopicSubscriber(bus) },
     ];
-    const exports: DynamicModule['exports'] = [
+    const exports: NonNullable<DynamicModule['exports']> = [
       InProcessBus,
       TransportReadiness,
       TopicPublisher,
       TopicSubscriber,
     ];
-    if (options.rpcClient) {
-      const { timeoutMs } = options.rpcClient;
-      providers.push({
-        provide: RpcClient,
-        useValue: new InProcessRpcClient({
-          bus,
-          defaultTimeoutMs: timeoutMs,
-          log: kafkaLogSink('rpc-client'),
-        }),
-      });
-      exports.push(RpcClient);
-    }
-    return { module: MessagingModule, global: true, providers, exports };
+    const rpcClient: Provider | undefined = options.rpcClient && {
+      provide: RpcClient,
+      useValue: new InProcessRpcClient({
+        bus,
+        defaultTimeoutMs: options.rpcClient.timeoutMs,
+        log: kafkaLogSink('rpc-client'),
+      }),
+    };
+    return transportModule(providers, exports, rpcClient);
   }
+}
+
+/** The global module of a transport; callers of other services also get its RpcClient. */
+function transportModule(
+  providers: Provider[],
+  exports: NonNullable<DynamicModule['exports']>,
+  rpcClient: Provider | undefined,
+): DynamicModule {
+  return {
+    module: MessagingModule,
+    global: true,
+    providers: rpcClient ? [...providers, rpcClient] : providers,
+    exports: rpcClient ? [...exports, RpcClient] : exports,
+  };
 }

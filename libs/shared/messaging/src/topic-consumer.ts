@@ -17,6 +17,8 @@ import {
  * producer's trace.
  */
 export async function deliverMessage<S extends z.ZodType>(
+  /** The transport, as traces name it: `kafka`, or `in-process` in standalone mode. */
+  system: 'kafka' | 'in-process',
   options: SubscribeOptions<S>,
   value: Buffer | string | null,
   headers: MessageHeaders,
@@ -32,7 +34,7 @@ export async function deliverMessage<S extends z.ZodType>(
   await withSpan(
     `${options.topic} process`,
     'consumer',
-    { 'messaging.system': 'kafka', ...options.attributes(message) },
+    { 'messaging.system': system, ...options.attributes(message) },
     () => options.handle(message, heartbeat),
     extractTraceContext(headers),
   );
@@ -63,6 +65,7 @@ export class KafkaTopicSubscriber extends TopicSubscriber {
       partitionsConsumedConcurrently: 1,
       eachMessage: ({ message, partition, heartbeat }) =>
         deliverMessage(
+          'kafka',
           options,
           message.value,
           message.headers ?? {},
