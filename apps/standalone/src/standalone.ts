@@ -140,7 +140,9 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     await compose(pipelineRegistryService, {}, false);
     await compose(datasourceBrokerService, {}, false);
     await compose(jobSchedulerService, {}, false);
-    for (let i = 0; i < workers; i++) await compose(workerService, {}, false);
+    // Stopping hands running tasks back at once: they resume from the store on the next start.
+    const worker = { TASK_DRAIN_TIMEOUT_MS: env['TASK_DRAIN_TIMEOUT_MS'] || '0' };
+    for (let i = 0; i < workers; i++) await compose(workerService, worker, false);
     await compose(gatewayService, { HOST: host, PORT: String(port) }, true);
   } catch (error) {
     await stop().catch(() => undefined);

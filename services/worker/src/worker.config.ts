@@ -12,6 +12,18 @@ export const WorkerConfigSchema = BaseServiceEnvSchema.extend(MongoEnvSchema.sha
   .extend(DataSourceNetworkEnvSchema.shape)
   .extend({
     PORT: env.port(8084),
+    /**
+     * The worker's shutdown budget (SIGTERM): the running task's drain, then
+     * handing it back and leaving the group. Keep it under the pod's
+     * terminationGracePeriodSeconds.
+     */
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(30_000),
+    /**
+     * On SIGTERM the running task may finish for this long; after that it is
+     * handed back (recorded as a transient failure and retried elsewhere).
+     * Capped at SHUTDOWN_TIMEOUT_MS minus DRAIN_RESERVE_MS.
+     */
+    TASK_DRAIN_TIMEOUT_MS: env.nonNegativeInt(20_000),
     /** Calls to the datasource-broker. */
     RPC_TIMEOUT_MS: env.positiveInt(5_000),
     /** How often a running task renews its lease and checks for cancellation. */

@@ -36,6 +36,13 @@ export const env = {
       .positive({ message: 'must be a positive integer' })
       .default(fallback),
 
+  nonNegativeInt: (fallback: number) =>
+    z.coerce
+      .number({ message: 'must be a whole number, 0 or more' })
+      .int({ message: 'must be a whole number, 0 or more' })
+      .min(0, { message: 'must be a whole number, 0 or more' })
+      .default(fallback),
+
   /** `host:port[,host:port...]` */
   kafkaBrokers: () =>
     z
@@ -112,6 +119,11 @@ export const BaseServiceEnvSchema = z.object({
   KAFKA_TASK_PARTITIONS: env.positiveInt(12),
   /** Upper bound for graceful shutdown before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
+  /**
+   * `GET /metrics` (Prometheus) on the service's port, and HTTP request
+   * counting. On by default; the port is the pod's, not the Ingress's.
+   */
+  METRICS_ENABLED: env.boolean(true),
 });
 
 /** Variables of services that read or write files of the data root. */

@@ -81,6 +81,8 @@ export class TaskRunner {
   readonly workerId = `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly transforms = new Map<string, RowTransform>();
   private current?: AbortController;
+  /** Set once the worker hands its work back (shutdown): an attempt about to start stops. */
+  private handingBack?: string;
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -92,8 +94,12 @@ export class TaskRunner {
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
-  /** Stops the running task (shutdown); it is recorded as a transient failure and retried. */
+  /**
+   * Stops the running task, and any attempt about to start (shutdown); it is
+   * recorded as a transient failure and retried.
+   */
   abortCurrent(reason: string): void {
+    this.handingBack = reason;
     this.current?.abort(new Error(reason));
   }
 
@@ -127,10 +133,16 @@ export class TaskRunner {
       const stop = new TaskStopped('the job was cancelled');
       return this.failed(message, stop, stop);
     }
+    if (this.handingBack) {
+      const stop = new TaskStopped(this.handingBack);
+      return this.failed(message, stop, stop);
+    }
     await this.emit('task.started', message);
 
     const abort = new AbortController();
     this.current = abort;
+    // Handed back while announcing the start: stop before reading anything.
+    if (this.handingBack) abort.abort(new Error(this.handingBack));
     const lease = new TaskLease(
       {
         renew: (progress) => this.ledger.renew(claimId, progress, new Date()),
