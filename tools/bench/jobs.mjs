@@ -1,5 +1,7 @@
 // Steps 4 and 5 through the gateway API: timed file jobs and submit -> first-task latency.
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -145,12 +147,15 @@ async function verifyOutput(outPath, csv) {
   }
   const bytes = statSync(outPath).size;
   const records = await countRecords(outPath);
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(outPath), hash);
+  const sha256 = hash.digest('hex');
   const ok = records === csv.rows;
   if (!ok) say(`WARNING: output has ${records} data records, the input ${csv.rows}`);
   if (Math.abs(bytes - csv.bytes) > csv.bytes * 0.01) {
     say(`WARNING: output is ${bytes} bytes, the input ${csv.bytes} (more than 1% apart)`);
   }
-  return { records, bytes, ok };
+  return { records, bytes, sha256, ok };
 }
 
 /**

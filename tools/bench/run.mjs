@@ -107,11 +107,25 @@ async function endToEnd(csv) {
   await waitForWorkerGroup(infra.kafkaBrokers, 2);
   const two = await timedFileJob(stack, api, csv, dataDir);
   const latency = await submitLatency(api, { jobs: LATENCY_JOBS, warmup: LATENCY_WARMUP });
+  say('adding two more workers ...');
+  const third = await stack.add('worker');
+  const fourth = await stack.add('worker');
+  await Promise.all([third.waitReady(), fourth.waitReady()]);
+  await waitForWorkerGroup(infra.kafkaBrokers, 4);
+  const four = await timedFileJob(stack, api, csv, dataDir);
   await cleanup();
+  const hashes = new Set([one, two, four].map((j) => j.output.sha256));
   return {
     database,
-    jobs: { oneWorker: one, twoWorkers: two, speedup: round(one.seconds / two.seconds, 2) },
-    workerPeakRssMb: Math.max(one.workerPeakRssMb, two.workerPeakRssMb),
+    jobs: {
+      oneWorker: one,
+      twoWorkers: two,
+      fourWorkers: four,
+      speedup: round(one.seconds / two.seconds, 2),
+      speedupFour: round(one.seconds / four.seconds, 2),
+      identicalOutput: hashes.size === 1,
+    },
+    workerPeakRssMb: Math.max(one.workerPeakRssMb, two.workerPeakRssMb, four.workerPeakRssMb),
     latency,
   };
 }
@@ -127,12 +141,18 @@ function summary(r) {
       `   speed-up ${r.engineParallel.speedup.toFixed(2)}x (data plane alone)`,
   ];
   if (r.endToEnd?.jobs) {
-    const { oneWorker: one, twoWorkers: two, speedup } = r.endToEnd.jobs;
+    const { oneWorker: one, twoWorkers: two, fourWorkers: four, speedup } = r.endToEnd.jobs;
     const { latency } = r.endToEnd;
     lines.push(
       `${pad('job, 1 worker')}${one.mibPerSecond.toFixed(1)} MiB/s  (${one.seconds.toFixed(1)} s)`,
       `${pad('job, 2 workers')}${two.mibPerSecond.toFixed(1)} MiB/s  (${two.seconds.toFixed(1)} s)` +
         `   speed-up ${speedup.toFixed(2)}x (target >= 1.7x)`,
+      `${pad('job, 4 workers')}${four.mibPerSecond.toFixed(1)} MiB/s  (${four.seconds.toFixed(1)} s)` +
+        `   speed-up ${r.endToEnd.jobs.speedupFour.toFixed(2)}x (${cores} cores shared by all)`,
+      `${pad('output of 1, 2 and 4 workers')}` +
+        (r.endToEnd.jobs.identicalOutput
+          ? 'byte-identical (SHA-256)'
+          : 'DIFFERENT (see results.json)'),
       `${pad('worker peak RSS')}${Math.round(r.endToEnd.workerPeakRssMb)} MB (target < 300 MB)`,
       `${pad('submit -> first task')}p50 ${latency.p50Ms} ms   p99 ${latency.p99Ms} ms` +
         `   (${latency.samples} jobs; target p50 < 50 ms)`,
