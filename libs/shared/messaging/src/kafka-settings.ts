@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import {
   Kafka,
   Partitioners,
+  type Admin,
   logLevel as KafkaLogLevel,
   type ConsumerConfig,
   type ITopicConfig,
@@ -156,21 +157,48 @@ export function topicLayout(settings: KafkaSettings): ITopicConfig[] {
   ];
 }
 
-/** Creates missing topics; safe to call from every process at boot. */
+/**
+ * Creates missing topics, and grows the task topic to the configured
+ * partition count when it has fewer (a raised worker maximum); partitions
+ * are never removed. Safe to call from every process at boot.
+ */
 export async function ensureTopics(kafka: Kafka, settings: KafkaSettings): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
+    const layout = topicLayout(settings);
     const existing = new Set(await admin.listTopics());
-    const missing = topicLayout(settings).filter((t) => !existing.has(t.topic));
+    const missing = layout.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
       // Another process may create the same topics concurrently; kafkajs treats
       // "already exists" as success here.
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     }
+    const tasks = layout.find((t) => t.topic === Topics.tasks);
+    if (tasks && existing.has(tasks.topic)) {
+      await growPartitions(admin, tasks.topic, tasks.numPartitions ?? DEFAULT_TASK_PARTITIONS);
+    }
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Raises `topic` to `count` partitions if it has fewer; answers the count it
+ * has afterwards. Several processes may race to raise it: the loser finds it
+ * raised.
+ */
+export async function growPartitions(admin: Admin, topic: string, count: number): Promise<number> {
+  const partitionsOf = async () =>
+    (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 0;
+  const current = await partitionsOf();
+  if (current >= count) return current;
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+  } catch (error) {
+    if ((await partitionsOf()) < count) throw error;
+  }
+  return partitionsOf();
 }
 
 /** Answers whether the cluster is reachable; used by readiness probes. */
