@@ -163,5 +163,16 @@ export default [
       '@nx/enforce-module-boundaries': ['error', boundaries(testDepConstraints)],
     },
   },
+  {
+    // Cross-service integration suites compose the six applications in the
+    // test process (one tracer sees them all), as standalone mode does.
+    files: ['test/integration/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        boundaries(testDepConstraints, ['@cloudflow/service-*']),
+      ],
+    },
+  },
   prettier,
 ];

@@ -18,6 +18,7 @@ const API_SUITES = [
   'connector-jobs',
   'standalone',
   'cli',
+  'metrics',
 ];
 
 module.exports = {

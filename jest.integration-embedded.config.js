@@ -10,6 +10,7 @@ const REPOSITORY_SUITES = [
   'libs/shared/job-store/src/task-ledger',
   'libs/shared/job-store/src/jobs.repository',
   'libs/shared/job-store/src/row-store',
+  'libs/shared/job-store/src/job-log.repository',
   'services/gateway/src/rate-limit/shared-window.store',
   'services/auth/src/oauth/oauth.store',
   'services/auth/src/api-keys/api-keys.repository',

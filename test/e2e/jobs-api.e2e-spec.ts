@@ -1,10 +1,19 @@
 import { MongoClient } from 'mongodb';
-import type { ErrorEnvelope, Job, JobResults, Page } from '@cloudflow/contracts';
+import type {
+  CreatedApiKey,
+  CreatedWorkspace,
+  ErrorEnvelope,
+  Job,
+  JobLogEntry,
+  JobResults,
+  Page,
+} from '@cloudflow/contracts';
 import { SPEC_CREATE_PIPELINE_BODY, SPEC_UPDATE_PIPELINE_BODY } from '@cloudflow/testing';
-import { Stack, STACK_MODE } from './support/stack';
+import { Stack, STACK_MODE, eventually } from './support/stack';
 import {
   EXPECTED_UPPER,
   FAKE_CSV,
+  allLogLines,
   allResultRows,
   createPipeline,
   submitJob,
@@ -235,6 +244,160 @@ describe(`Jobs API (${STACK_MODE})`, () => {
     expect((await allResultRows(stack.api(), job.jobId))[0]).toEqual(EXPECTED_UPPER[0]);
   });
 
+  describe('job logs', () => {
+    let job: Job;
+    let lines: JobLogEntry[];
+
+    beforeAll(async () => {
+      const pipelineId = (await createPipeline(stack.api(), SPEC_CREATE_PIPELINE_BODY)).id;
+      job = await waitForJob(stack.api(), (await submitJob(stack.api(), { pipelineId })).jobId);
+      expect(job.status).toBe('SUCCEEDED');
+      // Read at once: a finished job's log is complete when its status says so.
+      lines = (await allLogLines(stack.api(), job.jobId)).items;
+    });
+
+    it('tells the job’s story from the scheduler and the worker, oldest first', () => {
+      const story = lines.map((l) => `${l.service}: ${l.message}`);
+      const at = (line: string) => {
+        const index = story.indexOf(line);
+        expect([line, index >= 0]).toEqual([line, true]);
+        return index;
+      };
+      expect(story[0]).toBe('job-scheduler: job accepted');
+      expect(story.at(-1)).toBe('job-scheduler: job finished');
+      expect(at('job-scheduler: job planned')).toBeGreaterThan(0);
+      const dispatched = at('job-scheduler: task dispatched');
+      const started = at('worker: task started');
+      const committed = at('worker: task committed');
+      expect(dispatched).toBeLessThan(started);
+      expect(started).toBeLessThan(committed);
+      expect(new Set(lines.map((l) => l.service))).toEqual(new Set(['job-scheduler', 'worker']));
+      const times = lines.map((l) => Date.parse(l.time));
+      expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
+    });
+
+    it('names the task, attempt and worker, and the rows the task committed and the job finished with', () => {
+      const planned = lines.find((l) => l.message === 'job planned');
+      expect(planned).toMatchObject({ level: 'info', tasks: 1 });
+      const dispatched = lines.find((l) => l.message === 'task dispatched')!;
+      expect(dispatched).toMatchObject({ taskId: expect.stringContaining(job.jobId), attempt: 1 });
+      const started = lines.find((l) => l.message === 'task started')!;
+      expect(started).toMatchObject({
+        taskId: dispatched.taskId,
+        attempt: 1,
+        workerId: expect.stringMatching(/^worker-/),
+      });
+      expect(lines.find((l) => l.message === 'task committed')).toEqual({
+        time: expect.any(String),
+        level: 'info',
+        service: 'worker',
+        message: 'task committed',
+        taskId: dispatched.taskId,
+        attempt: 1,
+        workerId: started.workerId,
+        rowsRead: 5,
+        rowsWritten: 5,
+        rowsRejected: 0,
+      });
+      const finished = lines.at(-1)!;
+      expect(finished).toMatchObject({
+        level: 'info',
+        status: 'SUCCEEDED',
+        rowsRead: 5,
+        rowsWritten: 5,
+        rowsRejected: 0,
+      });
+      expect(finished.durationMs).toBeGreaterThanOrEqual(0);
+      expect(finished.durationMs).toBeLessThanOrEqual(
+        Date.parse(job.finishedAt!) - Date.parse(job.createdAt) + 1,
+      );
+    });
+
+    it('pages the log with limit and cursor: limit=2 walks every line once, in order', async () => {
+      const paged = await allLogLines(stack.api(), job.jobId, 2);
+      expect(paged.items).toEqual(lines);
+      expect(paged.pages.slice(0, -1).every((n) => n === 2)).toBe(true);
+      expect(paged.pages.length).toBe(Math.ceil(lines.length / 2));
+      const first = await stack.api().get<Page<JobLogEntry>>(`/api/v1/jobs/${job.jobId}/logs`);
+      expect(first.body).toEqual({ items: lines, nextCursor: null });
+    });
+
+    it('answers 400/4002 for a bad limit or cursor, including another job’s cursor', async () => {
+      const other = await submitJob(stack.api(), { pipelineId: job.pipelineId });
+      await waitForJob(stack.api(), other.jobId);
+      const page = await stack
+        .api()
+        .get<Page<JobLogEntry>>(`/api/v1/jobs/${other.jobId}/logs?limit=1`);
+      expect(page.body.nextCursor).toEqual(expect.any(String));
+      for (const query of [
+        'limit=0',
+        'limit=101',
+        'limit=two',
+        'cursor=zzz',
+        'page=2',
+        `cursor=${page.body.nextCursor}`,
+      ]) {
+        const res = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/logs?${query}`);
+        expect([query, res.status, res.body.code]).toEqual([query, 400, 4002]);
+      }
+    });
+
+    it('shows a job’s log only in its workspace, and only to a credential with the read scope', async () => {
+      const workspace = await stack
+        .api()
+        .post<CreatedWorkspace>('/api/v1/workspaces', { name: `logs-${Date.now()}` });
+      expect(workspace.status).toBe(201);
+      const outsider = await stack
+        .api(`ApiKey ${workspace.body.adminKey.key}`)
+        .get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/logs`);
+      expect(outsider.status).toBe(404);
+      expect(outsider.body.code).toBe(4040);
+      const writer = await stack
+        .api()
+        .post<CreatedApiKey>('/api/v1/api-keys', { name: 'write only', scopes: ['write'] });
+      expect(writer.status).toBe(201);
+      const refused = await stack
+        .api(`ApiKey ${writer.body.key}`)
+        .get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/logs`);
+      expect(refused.status).toBe(403);
+      expect(refused.body.code).toBe(4030);
+      const anonymous = await stack.api(null).get<ErrorEnvelope>(`/api/v1/jobs/${job.jobId}/logs`);
+      expect(anonymous.status).toBe(401);
+    });
+
+    it('writes the same events to the process logs with the job id, the task and its attempt, and the trace', async () => {
+      const ofJob = (service: 'job-scheduler' | 'worker') =>
+        stack
+          .service(service)
+          .logLines()
+          .filter((l) => l['jobId'] === job.jobId);
+      await eventually(
+        async () =>
+          ofJob('job-scheduler').some((l) => l['msg'] === 'job finished') &&
+          ofJob('worker').some((l) => l['msg'] === 'task committed'),
+        5_000,
+      );
+      const processLines = [...ofJob('job-scheduler'), ...ofJob('worker')];
+      for (const message of lines.map((l) => l.message)) {
+        expect([message, processLines.some((l) => l['msg'] === message)]).toEqual([message, true]);
+      }
+      for (const line of processLines) {
+        expect(line).toEqual(
+          expect.objectContaining({
+            trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+            span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+          }),
+        );
+        if (String(line['msg']).startsWith('task ')) {
+          expect(line).toEqual(expect.objectContaining({ taskId: expect.any(String), attempt: 1 }));
+        }
+      }
+      // The worker's task lines run in the span of the task's message.
+      const workerTraces = new Set(ofJob('worker').map((l) => l['trace_id']));
+      expect(workerTraces.size).toBe(1);
+    });
+  });
+
   describe('bad data', () => {
     // An unterminated quote runs to the end of the input, so it comes last.
     const BAD_CSV = ['id,name', '1,ok', '2', '3,fine', '4,"unterminated'].join('\n');
@@ -254,6 +417,20 @@ describe(`Jobs API (${STACK_MODE})`, () => {
       const results = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/${done.jobId}/results`);
       expect(results.status).toBe(409);
       expect(results.body.code).toBe(4090);
+      // The log says which task failed, why, and that it will not be retried.
+      const { items } = await allLogLines(stack.api(), done.jobId);
+      expect(items.find((l) => l.service === 'worker' && l.level !== 'info')).toMatchObject({
+        message: 'task failed permanently',
+        attempt: 1,
+        reason: expect.stringMatching(/^line 3: expected 2 fields, found 1/),
+      });
+      expect(items.at(-1)).toMatchObject({
+        service: 'job-scheduler',
+        level: 'error',
+        message: 'job finished',
+        status: 'FAILED',
+        reason: done.error?.message,
+      });
     });
 
     it('with errorPolicy skip, routes malformed rows to the rejected output and keeps the rest', async () => {
@@ -280,6 +457,15 @@ describe(`Jobs API (${STACK_MODE})`, () => {
       expect(rejected.body.items.map((r) => r.line)).toEqual([3, 5]);
       expect(rejected.body.items[0]!.reason).toBe('expected 2 fields, found 1');
       expect(rejected.body.items[1]!.reason).toMatch(/quote/i);
+      const rejections = (await allLogLines(stack.api(), done.jobId)).items.filter(
+        (l) => l.message === 'rows rejected',
+      );
+      expect(rejections[0]).toMatchObject({
+        service: 'worker',
+        level: 'warn',
+        reason: 'line 3: expected 2 fields, found 1',
+      });
+      expect(rejections.reduce((sum, l) => sum + (l.rowsRejected ?? 0), 0)).toBe(2);
     });
 
     it('fails a skip job that rejects more rows than maxRejected', async () => {
@@ -335,7 +521,7 @@ describe(`Jobs API (${STACK_MODE})`, () => {
     });
 
     it('answers 404/4040 for an unknown job on every job endpoint', async () => {
-      for (const path of ['', '/status', '/results', '/rejected']) {
+      for (const path of ['', '/status', '/results', '/rejected', '/logs']) {
         const res = await stack.api().get<ErrorEnvelope>(`/api/v1/jobs/job_nope${path}`);
         expect([path, res.status, res.body.code]).toEqual([path, 404, 4040]);
       }

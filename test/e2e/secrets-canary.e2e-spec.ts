@@ -7,7 +7,7 @@ import type { CreatedApiKey, CreatedWorkspace } from '@cloudflow/contracts';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client as PgClient } from 'pg';
 import { SPEC_CREATE_PIPELINE_BODY, testEnv, uniqueName } from '@cloudflow/testing';
-import { createPipeline, submitJob, waitForJob } from './support/jobs';
+import { allLogLines, createPipeline, submitJob, waitForJob } from './support/jobs';
 import { SPEC_API_KEY, Stack, eventually } from './support/stack';
 import {
   Browser,
@@ -23,7 +23,8 @@ type Offsets = Map<string, { partition: number; offset: number }[]>;
 /**
  * A job that uses data sources with canary credentials — an S3 secret key
  * to read its input, a PostgreSQL password to write its output — so the
- * scheduler and a worker fetch both from the broker. Returns the secrets.
+ * scheduler and a worker fetch both from the broker; its status and its log
+ * join the answers searched. Returns the secrets.
  */
 async function runJobWithSecrets(stack: Stack, apiBodies: string[]): Promise<string[]> {
   const s3Secret = `canary-s3-secret-${uniqueName('s3')}`;
@@ -78,6 +79,12 @@ async function runJobWithSecrets(stack: Stack, apiBodies: string[]): Promise<str
     const job = await waitForJob(stack.api(), submitted.jobId);
     expect(job).toMatchObject({ status: 'SUCCEEDED', error: null, progress: { rowsWritten: 2 } });
     apiBodies.push(JSON.stringify(job));
+    // Its log: what the scheduler and the worker did with both data sources, never their secrets.
+    const logs = await allLogLines(stack.api(), job.jobId, 2);
+    expect(logs.items.map((l) => l.message)).toEqual(
+      expect.arrayContaining(['job accepted', 'task committed', 'job finished']),
+    );
+    apiBodies.push(JSON.stringify(logs.items));
     const written = await admin.query(`SELECT name FROM ${role}.people ORDER BY id`);
     expect(written.rows.map((r: { name: string }) => r.name)).toEqual(['ADA', 'ALAN']);
     await admin.query(`DROP SCHEMA ${role} CASCADE`);

@@ -2,8 +2,10 @@ import type { ApiClient, ApiResponse } from '@cloudflow/testing';
 import {
   TERMINAL_JOB_STATUSES,
   type Job,
+  type JobLogEntry,
   type JobResults,
   type JobStatus,
+  type Page,
   type Pipeline,
 } from '@cloudflow/contracts';
 
@@ -78,4 +80,26 @@ export async function allResultRows(
     cursor = res.body.nextCursor;
   } while (cursor);
   return rows;
+}
+
+/** Every line of a job's log, following the pages `limit` at a time; and the size of each page. */
+export async function allLogLines(
+  api: ApiClient,
+  jobId: string,
+  limit = 100,
+): Promise<{ items: JobLogEntry[]; pages: number[] }> {
+  const items: JobLogEntry[] = [];
+  const pages: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const after = cursor === null ? '' : `&cursor=${cursor}`;
+    const res: ApiResponse<Page<JobLogEntry>> = await api.get<Page<JobLogEntry>>(
+      `/api/v1/jobs/${jobId}/logs?limit=${limit}${after}`,
+    );
+    if (res.status !== 200) throw new Error(`logs answered ${res.status}: ${res.text}`);
+    items.push(...res.body.items);
+    pages.push(res.body.items.length);
+    cursor = res.body.nextCursor;
+  } while (cursor);
+  return { items, pages };
 }

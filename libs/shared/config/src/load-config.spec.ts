@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_TASK_PARTITIONS: 12,
       SHUTDOWN_TIMEOUT_MS: 10_000,
+      METRICS_ENABLED: true,
       MONGO_URL: 'mongodb://127.0.0.1:27017/cloudflow',
       PORT: 8080,
       RPC_TIMEOUT_MS: 5_000,

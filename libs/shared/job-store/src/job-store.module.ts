@@ -10,6 +10,8 @@ import {
   JobOutcomeSchema,
   JobSchema,
 } from './job.schema';
+import { JobLogs } from './job-log';
+import { JobLogRepository } from './job-log.repository';
 import { JobsRepository } from './jobs.repository';
 import { RowStore } from './row-store';
 import {
@@ -26,7 +28,7 @@ import {
 } from './task.schema';
 import { TaskLedger } from './task-ledger.repository';
 
-/** Jobs, the task ledger and stored rows: shared by the scheduler and the workers. */
+/** Jobs, the task ledger, stored rows and job logs: shared by the scheduler and the workers. */
 @Module({
   imports: [
     MongooseModule.forFeature([
@@ -41,7 +43,7 @@ import { TaskLedger } from './task-ledger.repository';
       { name: TASK_COMMITS_COLLECTION, schema: CommitSchema },
     ]),
   ],
-  providers: [JobsRepository, TaskLedger, RowStore],
-  exports: [JobsRepository, TaskLedger, RowStore],
+  providers: [JobsRepository, TaskLedger, RowStore, JobLogRepository, JobLogs],
+  exports: [JobsRepository, TaskLedger, RowStore, JobLogRepository, JobLogs],
 })
 export class JobStoreModule {}

@@ -9,6 +9,7 @@ import type {
   PipelineStep,
   TerminalJobStatus,
 } from '@cloudflow/contracts';
+import type { StoredTraceContext } from '@cloudflow/observability';
 import type { TenantDocument } from '@cloudflow/persistence';
 
 export interface JobInput {
@@ -61,6 +62,12 @@ export interface JobDocument extends TenantDocument {
   /** Figures frozen when the job finished, so listings need not read the ledger. */
   final: { progress: JobProgress; attempts: { total: number; retries: number } } | null;
   rerunOf?: string;
+  /**
+   * The trace context of the request that submitted the job, written once
+   * with it: planning and every dispatch of its tasks continue that trace.
+   * Absent on jobs submitted before it was kept, or with tracing off.
+   */
+  traceContext?: StoredTraceContext;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -113,6 +120,7 @@ export const JobSchema = new Schema<JobDocument>(
     error: { type: Schema.Types.Mixed, default: null },
     final: { type: Schema.Types.Mixed, default: null },
     rerunOf: { type: String },
+    traceContext: { type: Schema.Types.Mixed },
     createdAt: { type: Date, required: true },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },

@@ -109,7 +109,15 @@ describe('JobsRepository on a real MongoDB-wire server', () => {
 
   describe('creating jobs', () => {
     it('stores a submitted job whole and reads it back in its workspace', async () => {
-      const job = aJob({ rerunOf: 'job_earlier', pipelineVersion: 7 });
+      const job = aJob({
+        rerunOf: 'job_earlier',
+        pipelineVersion: 7,
+        // The submitting request's trace, which planning and dispatches continue.
+        traceContext: {
+          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+          tracestate: 'vendor=value',
+        },
+      });
       const created = await jobs.insert(ws, job);
       expect(created).toMatchObject({ _id: job._id, workspaceId: ws.workspaceId });
 
@@ -128,6 +136,7 @@ describe('JobsRepository on a real MongoDB-wire server', () => {
       await jobs.insert(ws, job);
       const stored = await jobs.findById(ws, job._id);
       expect(stored).not.toHaveProperty('rerunOf');
+      expect(stored).not.toHaveProperty('traceContext');
       expect(stored?.status).toBe('QUEUED');
       expect(stored?.cancelRequested).toBe(false);
     });
@@ -562,6 +571,30 @@ describe('JobsRepository on a real MongoDB-wire server', () => {
       expect(await activeIds()).toContain(id);
       await jobs.update(ws, id!, { status: 'SUCCEEDED', finishedAt: new Date() });
       expect(await activeIds()).not.toContain(id);
+    });
+
+    it('counts the jobs of every workspace by state, every state named', async () => {
+      const before = await jobs.countByStatus();
+      await createJobs(ws, [
+        { status: 'QUEUED' },
+        { status: 'SUCCEEDED' },
+        { status: 'SUCCEEDED' },
+        { status: 'CANCELLING' },
+      ]);
+      await createJobs(other, [{ status: 'SUCCEEDED' }, { status: 'FAILED' }]);
+
+      const after = await jobs.countByStatus();
+      const added = Object.fromEntries(
+        Object.entries(after).map(([state, n]) => [state, n - before[state as JobStatus]]),
+      );
+      expect(added).toEqual({
+        QUEUED: 1,
+        RUNNING: 0,
+        SUCCEEDED: 3,
+        FAILED: 1,
+        CANCELLING: 1,
+        CANCELLED: 0,
+      });
     });
 
     /** The whole sweep, two jobs a page, as the sweeper walks it. */

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import type { Model, QueryFilter } from 'mongoose';
-import { isTerminalStatus, type JobStatus } from '@cloudflow/contracts';
+import { JOB_STATUSES, isTerminalStatus, type JobStatus } from '@cloudflow/contracts';
 import {
   TenantRepository,
   decodeCursor,
@@ -127,6 +127,21 @@ export class JobsRepository extends TenantRepository<JobDocument> implements OnM
       .lean<JobDocument[]>()
       .exec();
     return this.withCancellations(jobs);
+  }
+
+  /**
+   * How many jobs of every workspace are in each state, for the operators'
+   * metrics (an installation-wide figure, like the sweep's, not a tenant's).
+   * One count per state on the `status` index, which FerretDB serves too.
+   */
+  async countByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = await Promise.all(
+      JOB_STATUSES.map(async (status) => {
+        const count = await this.model.countDocuments({ status }).exec();
+        return [status, count] as const;
+      }),
+    );
+    return Object.fromEntries(counts) as Record<JobStatus, number>;
   }
 
   async update(

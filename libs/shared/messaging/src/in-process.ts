@@ -116,7 +116,7 @@ export class InProcessBus {
       const envelope: Envelope = {
         key: m.key,
         value: JSON.stringify(m.value),
-        headers,
+        headers: m.traceHeaders ?? headers,
         partition: (m.partition ?? hashOf(m.key)) % state.partitions,
         offset: state.nextOffset++,
       };
@@ -160,6 +160,17 @@ export class InProcessBus {
       joined.members = joined.members.filter((m) => m !== member);
       await member.busy;
     };
+  }
+
+  /**
+   * Messages of `topic` that `groupId` has waiting or in hand, over all
+   * partitions (its lag, as Kafka would count it); undefined when no such
+   * group ever joined the topic.
+   */
+  pendingOf(topic: string, groupId: string): number | undefined {
+    const group = this.topics.get(topic)?.groups.get(groupId);
+    if (!group) return undefined;
+    return group.queues.reduce((sum, queue) => sum + queue.length, 0) + group.busy.size;
   }
 
   /** Registers the handler of an RPC pattern (one service per pattern in a process). */

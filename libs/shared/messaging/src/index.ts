@@ -10,3 +10,4 @@ export * from './recent-ids';
 export * from './messaging.module';
 export * from './topic-publisher';
 export * from './topic-consumer';
+export * from './consumer-lag';

@@ -17,6 +17,7 @@ import {
 } from './kafka-settings';
 import { KafkaRpcClient } from './kafka-rpc.client';
 import { RpcClient } from './rpc-client';
+import { ConsumerLag, InProcessConsumerLag, KafkaConsumerLag } from './consumer-lag';
 import { KAFKA, KAFKA_SETTINGS, TOPICS_READY } from './messaging.tokens';
 import { KafkaTopicPublisher } from './topic-publisher';
 import { KafkaTopicSubscriber } from './topic-consumer';
@@ -82,8 +83,8 @@ export class KafkaReadiness extends TransportReadiness implements OnApplicationS
 /**
  * The transport of a service: Kafka (`forRoot`) or the in-process bus of
  * standalone mode (`inProcess`). Either way it provides the same ports:
- * TopicPublisher, TopicSubscriber, TransportReadiness and, for callers,
- * RpcClient.
+ * TopicPublisher, TopicSubscriber, TransportReadiness, ConsumerLag and,
+ * for callers, RpcClient.
  */
 @Module({})
 export class MessagingModule {
@@ -99,6 +100,7 @@ export class MessagingModule {
       { provide: TransportReadiness, useClass: KafkaReadiness },
       { provide: TopicPublisher, useClass: KafkaTopicPublisher },
       { provide: TopicSubscriber, useClass: KafkaTopicSubscriber },
+      { provide: ConsumerLag, useClass: KafkaConsumerLag },
     ];
     const exports: NonNullable<DynamicModule['exports']> = [
       KAFKA,
@@ -107,6 +109,7 @@ export class MessagingModule {
       TransportReadiness,
       TopicPublisher,
       TopicSubscriber,
+      ConsumerLag,
     ];
     const timeoutMs = options.rpcClient?.timeoutMs;
     const rpcClient: Provider | undefined =
@@ -137,12 +140,14 @@ export class MessagingModule {
       { provide: TransportReadiness, useClass: InProcessReadiness },
       { provide: TopicPublisher, useValue: new InProcessTopicPublisher(bus) },
       { provide: TopicSubscriber, useValue: new InProcessTopicSubscriber(bus) },
+      { provide: ConsumerLag, useValue: new InProcessConsumerLag(bus) },
     ];
     const exports: NonNullable<DynamicModule['exports']> = [
       InProcessBus,
       TransportReadiness,
       TopicPublisher,
       TopicSubscriber,
+      ConsumerLag,
     ];
     const rpcClient: Provider | undefined = options.rpcClient && {
       provide: RpcClient,

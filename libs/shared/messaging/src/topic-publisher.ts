@@ -7,8 +7,8 @@ import { TopicPublisher, type OutgoingMessage } from './transport';
 
 /**
  * The Kafka adapter of TopicPublisher: the current trace context in the
- * headers, through one idempotent producer, acknowledged by all in-sync
- * replicas.
+ * headers (or the message's own), through one idempotent producer,
+ * acknowledged by all in-sync replicas.
  */
 @Injectable()
 export class KafkaTopicPublisher extends TopicPublisher implements OnApplicationShutdown {
@@ -32,7 +32,7 @@ export class KafkaTopicPublisher extends TopicPublisher implements OnApplication
       messages: messages.map((m) => ({
         key: m.key,
         value: JSON.stringify(m.value),
-        headers,
+        headers: m.traceHeaders ?? headers,
         ...(m.partition !== undefined && { partition: m.partition }),
       })),
     });

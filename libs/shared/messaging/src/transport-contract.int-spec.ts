@@ -371,6 +371,34 @@ describe.each(adapters)('the transport contract over %s', (name, start) => {
     await second.subscription.stop();
   });
 
+  it('continues in a message’s consumer span the trace the message names, else the publisher’s', async () => {
+    const topic = uniqueName('it.contract.traced');
+    await adapter.createTopic(topic);
+    const tracer = trace.getTracer('it');
+    const publishing = tracer.startSpan('publishing');
+    const own = tracer.startSpan('the message’s own producer span');
+    const traceHeaders: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), own), traceHeaders);
+    await context.with(trace.setSpan(context.active(), publishing), () =>
+      adapter.publisher.publish(topic, [
+        { key: 'k0', value: { n: 0, key: 'k0' } },
+        { key: 'k0', value: { n: 1, key: 'k0' }, traceHeaders },
+      ]),
+    );
+    publishing.end();
+    own.end();
+    const traced = await member(topic, uniqueName('it-traced'));
+    await eventually(async () => traced.seen.length === 2, 30_000);
+    await traced.subscription.stop();
+    const parentOf = (n: number) =>
+      exporter
+        .getFinishedSpans()
+        .find((s) => s.name === `${topic} process` && s.attributes['n'] === n)?.parentSpanContext
+        ?.spanId;
+    expect(parentOf(0)).toBe(publishing.spanContext().spanId);
+    expect(parentOf(1)).toBe(own.spanContext().spanId);
+  });
+
   it('reports a message that breaks its contract and goes on with the next', async () => {
     const topic = uniqueName('it.contract.malformed');
     await adapter.createTopic(topic);

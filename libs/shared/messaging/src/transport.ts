@@ -12,6 +12,11 @@ export interface OutgoingMessage {
   value: object;
   /** Pins the partition (the task topic spreads a job's tasks round-robin). */
   partition?: number;
+  /**
+   * The message's own trace context (W3C `traceparent`, `tracestate`), in
+   * place of the active one: a task continues its own dispatch span.
+   */
+  traceHeaders?: Record<string, string>;
 }
 
 /** Publishes facts and commands (task assignments, job events). */

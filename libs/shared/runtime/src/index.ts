@@ -4,3 +4,5 @@ export * from './health';
 export * from './envelope-exception.filter';
 export * from './run-service';
 export * from './service-foundation';
+export * from './metrics';
+export * from './metrics.module';

@@ -15,7 +15,9 @@ import {
   kafkaLogSink,
 } from '@cloudflow/messaging';
 import { frameworkErrorEnvelope } from './envelope-exception.filter';
+import { instrumentHttp } from './metrics';
 import { requestIdOf } from './request-id';
+import { traceRequests } from './request-span';
 import { serviceFoundation } from './service-foundation';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
@@ -58,14 +60,20 @@ interface BaseConfig {
   KAFKA_BROKERS?: string[];
   KAFKA_TASK_PARTITIONS: number;
   MONGO_URL?: string;
+  /** Serve `GET /metrics` and count HTTP requests. */
+  METRICS_ENABLED: boolean;
 }
 
 /** How a composed service runs inside a standalone process. */
 export interface ComposedRuntime {
   /** The environment its config is read from (each service has its own PORT). */
   env: NodeJS.ProcessEnv;
-  /** The bus every service of the process shares, in place of Kafka. */
-  bus: InProcessBus;
+  /**
+   * The bus every service of the process shares, in place of Kafka. Without
+   * one, the service uses Kafka (`KAFKA_BROKERS` of `env`) as its own process
+   * would: how a cross-service integration test composes services.
+   */
+  bus?: InProcessBus;
   /** Serve HTTP (the gateway, auth's OAuth pages) or only start the modules. */
   listen: boolean;
 }
@@ -86,6 +94,10 @@ function rootModule<S extends z.ZodObject>(
     taskPartitions: config.KAFKA_TASK_PARTITIONS,
     mongoUrl: definition.mongo ? config.MONGO_URL : undefined,
     rpcClient: definition.rpcTimeoutMs ? { timeoutMs: definition.rpcTimeoutMs(config) } : undefined,
+    // A process of its own labels its process metrics with its service; a standalone process cannot.
+    metrics: config.METRICS_ENABLED
+      ? { processService: bus ? undefined : definition.name }
+      : undefined,
   });
   return {
     module: ServiceRootModule,
@@ -135,16 +147,19 @@ async function startProcessService<S extends z.ZodObject>(
 
 /**
  * Starts a service inside a standalone process: the same modules, config
- * schema and HTTP set-up as its own process, on the in-process bus. Throws
- * ConfigError for a bad environment; signals and process guards are the
- * composing process's business.
+ * schema and HTTP set-up as its own process, on the in-process bus (or on
+ * Kafka when `runtime` has no bus). Throws ConfigError for a bad
+ * environment; signals and process guards are the composing process's
+ * business.
  */
 export async function startComposedService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
   runtime: ComposedRuntime,
 ): Promise<NestFastifyApplication> {
-  // No Kafka here: the transport is the bus.
-  const schema = definition.configSchema.omit({ KAFKA_BROKERS: true } as never);
+  // No Kafka where the transport is the bus.
+  const schema = runtime.bus
+    ? definition.configSchema.omit({ KAFKA_BROKERS: true } as never)
+    : definition.configSchema;
   const config = loadConfig(schema, runtime.env) as z.infer<S> & BaseConfig;
   // Everything the service starts (timers, consumers, its HTTP server) runs as it.
   return runAsService(definition.name, async () => {
@@ -211,6 +226,8 @@ async function createService<S extends z.ZodObject>(
     .addHook('onRequest', (request, _reply, done) =>
       runWithRequestId(requestIdOf(request.raw), done),
     );
+  traceRequests(app.getHttpAdapter().getInstance());
+  if (config.METRICS_ENABLED) instrumentHttp(app.getHttpAdapter().getInstance(), definition.name);
   await definition.configure?.(app, config);
   return app;
 }

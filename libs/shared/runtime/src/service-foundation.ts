@@ -5,6 +5,7 @@ import { MongoReadiness, PersistenceModule } from '@cloudflow/persistence';
 import { EnvelopeExceptionFilter } from './envelope-exception.filter';
 import { HealthModule, type ReadinessCheck } from './health';
 import { loggingModule } from './logging.module';
+import { MetricsModule, type MetricsModuleOptions } from './metrics.module';
 
 export interface FoundationOptions {
   service: string;
@@ -16,12 +17,14 @@ export interface FoundationOptions {
   mongoUrl?: string;
   /** Services that call other services. */
   rpcClient?: { timeoutMs: number };
+  /** Serve `GET /metrics` (METRICS_ENABLED). */
+  metrics?: MetricsModuleOptions;
 }
 
 /**
  * What every service module stands on: JSON logs, the transport (Kafka, or
  * the in-process bus), MongoDB where the service keeps state, health
- * endpoints checking exactly those, and the error filter.
+ * endpoints checking exactly those, Prometheus metrics, and the error filter.
  */
 export function serviceFoundation(options: FoundationOptions): {
   imports: DynamicModule[];
@@ -47,5 +50,6 @@ export function serviceFoundation(options: FoundationOptions): {
     checks.push(MongoReadiness);
   }
   imports.push(HealthModule.forRoot({ checks }));
+  if (options.metrics) imports.push(MetricsModule.forRoot(options.metrics));
   return { imports, providers: [{ provide: APP_FILTER, useClass: EnvelopeExceptionFilter }] };
 }

@@ -19,6 +19,7 @@ import {
   PageQuerySchema,
   SubmitJobRequestSchema,
   type Job,
+  type JobLogEntry,
   type JobResults,
   type Page,
   type Principal,
@@ -29,7 +30,7 @@ import { Costly } from '../rate-limit/rate-limit.guard';
 import { CurrentPrincipal } from '../auth/principal.decorator';
 import { parseBody, parseQuery, requireResourceId } from '../http/request-validation';
 
-/** `/api/v1/jobs`: submit, watch, fetch results, cancel and re-run jobs. */
+/** `/api/v1/jobs`: submit, watch, fetch results and logs, cancel and re-run jobs. */
 @Controller('api/v1/jobs')
 @UseGuards(ApiGuard)
 export class JobsController {
@@ -93,6 +94,21 @@ export class JobsController {
   ) {
     const { limit, cursor } = parseQuery(PageQuerySchema, query);
     return this.rpc.call('jobs.rejected', {
+      principal,
+      jobId: requireResourceId('Job', jobId),
+      limit,
+      cursor,
+    });
+  }
+
+  @Get(':jobId/logs')
+  logs(
+    @CurrentPrincipal() principal: Principal,
+    @Param('jobId') jobId: string,
+    @Query() query: unknown,
+  ): Promise<Page<JobLogEntry>> {
+    const { limit, cursor } = parseQuery(PageQuerySchema, query);
+    return this.rpc.call('jobs.logs', {
       principal,
       jobId: requireResourceId('Job', jobId),
       limit,

@@ -556,7 +556,7 @@ describe('decide', () => {
       const { ledger, task } = failedOnce(5_000);
       const job = makeJob({ tasksTotal: 1 });
       expect(decide(job, ledger.snapshot, at(6_000), policy)).toStrictEqual(
-        keepGoing({ dispatch: [{ task, attempt: 2 }], startedAt: at(100) }),
+        keepGoing({ dispatch: [{ task, attempt: 2, cause: 'failure' }], startedAt: at(100) }),
       );
     });
 
@@ -574,7 +574,7 @@ describe('decide', () => {
         keepGoing({ startedAt: at(100) }),
       );
       expect(decide(job, ledger.snapshot, at(12_000), policy)).toStrictEqual(
-        keepGoing({ dispatch: [{ task, attempt: 3 }], startedAt: at(100) }),
+        keepGoing({ dispatch: [{ task, attempt: 3, cause: 'failure' }], startedAt: at(100) }),
       );
     });
 
@@ -593,7 +593,7 @@ describe('decide', () => {
         keepGoing({ startedAt: at(100_010) }),
       );
       expect(decide(job, ledger.snapshot, at(failedAt + 30_000), many)).toStrictEqual(
-        keepGoing({ dispatch: [{ task, attempt: 8 }], startedAt: at(100_010) }),
+        keepGoing({ dispatch: [{ task, attempt: 8, cause: 'failure' }], startedAt: at(100_010) }),
       );
     });
 
@@ -637,7 +637,9 @@ describe('decide', () => {
       const job = makeJob({ tasksTotal: 1 });
       expect(
         decide(job, ledger.snapshot, at(2_000 + policy.leaseTimeoutMs + 1), policy),
-      ).toStrictEqual(keepGoing({ dispatch: [{ task, attempt: 2 }], startedAt: at(100) }));
+      ).toStrictEqual(
+        keepGoing({ dispatch: [{ task, attempt: 2, cause: 'lease-expired' }], startedAt: at(100) }),
+      );
     });
 
     it('keeps a lease renewed exactly leaseTimeoutMs ago', () => {
@@ -757,8 +759,8 @@ describe('decide', () => {
     expect(decide(job, ledger.snapshot, at(100_000), policy)).toStrictEqual(
       keepGoing({
         dispatch: [
-          { task: lost, attempt: 2 },
-          { task: failed, attempt: 2 },
+          { task: lost, attempt: 2, cause: 'lease-expired' },
+          { task: failed, attempt: 2, cause: 'failure' },
         ],
         resend: [{ task: unclaimed, attempt: 1 }],
         startedAt: at(100),

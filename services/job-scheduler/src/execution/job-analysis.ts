@@ -13,6 +13,7 @@ import {
   type JobLedgerSnapshot,
   type TaskDocument,
 } from '@cloudflow/job-store';
+import type { RetryCause } from '@cloudflow/runtime';
 
 export interface ExecutionPolicy {
   leaseTimeoutMs: number;
@@ -27,8 +28,11 @@ export type JobDecision =
   | { kind: 'finish'; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error: JobError | null }
   | {
       kind: 'continue';
-      /** Attempts to dispatch now: retries of failed tasks and of expired leases. */
-      dispatch: { task: TaskDocument; attempt: number }[];
+      /**
+       * Attempts to dispatch now: retries of failed tasks and of expired leases
+       * (`cause` says which), and first attempts never dispatched.
+       */
+      dispatch: { task: TaskDocument; attempt: number; cause?: RetryCause }[];
       /** Unclaimed attempts to publish again. */
       resend: { task: TaskDocument; attempt: number }[];
       /** All ranges are committed and the output file must be assembled. */
@@ -90,7 +94,7 @@ export function decide(
     }
   }
 
-  const dispatch: { task: TaskDocument; attempt: number }[] = [];
+  const dispatch: { task: TaskDocument; attempt: number; cause?: RetryCause }[] = [];
   const resend: { task: TaskDocument; attempt: number }[] = [];
   for (const state of states) {
     if (state.committed) continue;
@@ -105,7 +109,7 @@ export function decide(
         );
       }
       const due = new Date(failure.failedAt).getTime() + retryDelayMs(policy, latest);
-      if (now.getTime() >= due) dispatch.push({ task, attempt: latest + 1 });
+      if (now.getTime() >= due) dispatch.push({ task, attempt: latest + 1, cause: 'failure' });
     } else if (claim) {
       if (!isLive(state, now, policy)) {
         if (latest >= policy.maxAttempts) {
@@ -113,7 +117,7 @@ export function decide(
             `${describeTask(states, task._id)} lost its worker ${latest} times (no heartbeat for ${policy.leaseTimeoutMs} ms)`,
           );
         }
-        dispatch.push({ task, attempt: latest + 1 });
+        dispatch.push({ task, attempt: latest + 1, cause: 'lease-expired' });
       }
     } else if (
       state.dispatchedAt &&

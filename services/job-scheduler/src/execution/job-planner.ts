@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import {
   DATA_SOURCE_ACCESS,
   DataSourceClient,
@@ -14,12 +15,15 @@ import {
   workspaceDataRoot,
 } from '@cloudflow/engine';
 import {
+  JobLogs,
   JobsRepository,
   TaskLedger,
   taskId,
   type JobDocument,
+  type JobLogger,
   type TaskDocument,
 } from '@cloudflow/job-store';
+import { continueStoredTrace, withSpan } from '@cloudflow/observability';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { SCHEDULER_CONFIG } from './scheduler-settings';
 import { TaskDispatcher } from './task-dispatcher';
@@ -44,6 +48,7 @@ export const PLAN_RENEW_MS = 5_000;
 export class JobPlanner implements OnApplicationShutdown {
   private readonly logger = new Logger(JobPlanner.name);
   private readonly running = new Map<string, AbortController>();
+  private readonly log: JobLogger;
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -53,13 +58,20 @@ export class JobPlanner implements OnApplicationShutdown {
     private readonly dataSources: DataSourceClient,
     @Inject(DATA_SOURCE_ACCESS) private readonly access: DataSourceAccess,
     @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
-  ) {}
+    jobLogs: JobLogs,
+  ) {
+    this.log = jobLogs.for('job-scheduler', JobPlanner.name);
+  }
 
   isPlanning(jobId: string): boolean {
     return this.running.has(jobId);
   }
 
-  /** Starts planning in the background; errors fail the job rather than escape. */
+  /**
+   * Starts planning in the background; errors fail the job rather than escape.
+   * Planning runs in a `job plan` span of the job's trace, whether the
+   * submission or the sweep (a re-plan) starts it.
+   */
   start(job: JobDocument): void {
     if (this.running.has(job._id)) return;
     const abort = new AbortController();
@@ -67,7 +79,13 @@ export class JobPlanner implements OnApplicationShutdown {
     // The heartbeat beats on a timer, not per range: one slow planning query
     // (a count, an index walk) must not make another replica plan the job too.
     const heartbeat = setInterval(() => void this.renewPlan(job, abort), PLAN_RENEW_MS);
-    void this.plan(job, abort.signal)
+    void withSpan(
+      'job plan',
+      'internal',
+      { 'cloudflow.job_id': job._id },
+      () => this.plan(job, abort.signal),
+      continueStoredTrace(job.traceContext),
+    )
       .catch((error: unknown) =>
         // Stopped by a shutdown or a cancel: the sweep and the reconciler take it from here.
         abort.signal.aborted ? undefined : this.planningFailed(job, error),
@@ -129,7 +147,8 @@ export class JobPlanner implements OnApplicationShutdown {
     }
     await flush();
     await this.jobs.update(scope, job._id, { tasksTotal: seq, planRenewedAt: null });
-    this.logger.log({ jobId: job._id, tasks: seq }, 'job planned');
+    trace.getActiveSpan()?.setAttribute('cloudflow.tasks', seq);
+    this.log.info({ workspaceId: job.workspaceId, jobId: job._id }, 'job planned', { tasks: seq });
     await this.reconciler.reconcile(scope, job._id);
   }
 
@@ -189,21 +208,26 @@ export class JobPlanner implements OnApplicationShutdown {
 
   private async planningFailed(job: JobDocument, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
+    const context = { workspaceId: job.workspaceId, jobId: job._id };
     if (isInfrastructureError(error)) {
       // The sweep re-plans once the planning heartbeat is stale.
-      this.logger.warn({ jobId: job._id, err: error }, 'planning interrupted; will be retried');
+      this.log.warn(context, 'planning interrupted; will be retried', { reason: message }, error);
       return;
     }
-    this.logger.error({ jobId: job._id, err: error }, 'planning failed');
+    this.log.error(context, 'planning failed', { reason: message }, error);
     const scope = { workspaceId: job.workspaceId };
+    const outcome = {
+      _id: job._id,
+      status: 'FAILED' as const,
+      error: { message: `the input could not be planned: ${message}` },
+      finishedAt: new Date(),
+    };
     await this.jobs
-      .recordOutcome(scope, {
-        _id: job._id,
-        status: 'FAILED',
-        error: { message: `the input could not be planned: ${message}` },
-        finishedAt: new Date(),
+      .recordOutcome(scope, outcome)
+      .then(async (won) => {
+        if (won) await this.reconciler.logFinished(job, outcome);
+        await this.reconciler.reconcile(scope, job._id);
       })
-      .then(() => this.reconciler.reconcile(scope, job._id))
       .catch((e: unknown) => this.logger.error({ jobId: job._id, err: e }, 'recording failed'));
   }
 }

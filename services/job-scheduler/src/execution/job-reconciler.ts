@@ -1,14 +1,23 @@
 import { rm } from 'node:fs/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Context } from '@opentelemetry/api';
 import { stagingDir } from '@cloudflow/engine';
-import { isAssembledOutput, isTerminalStatus } from '@cloudflow/contracts';
 import {
+  isAssembledOutput,
+  isTerminalStatus,
+  type JobProgress,
+  type TerminalJobStatus,
+} from '@cloudflow/contracts';
+import {
+  JobLogs,
   JobsRepository,
   TaskLedger,
   taskId,
   type JobDocument,
+  type JobLogger,
   type TaskDocument,
 } from '@cloudflow/job-store';
+import { continueStoredTrace } from '@cloudflow/observability';
 import type { WorkspaceScope } from '@cloudflow/persistence';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { attemptsOf, decide, firstClaimAt, progressOf, type ExecutionPolicy } from './job-analysis';
@@ -26,14 +35,17 @@ export class JobReconciler {
   private readonly policy: ExecutionPolicy;
   /** Jobs with a reconcile in flight, and whether another was asked for meanwhile. */
   private readonly inFlight = new Map<string, { again: boolean }>();
+  private readonly log: JobLogger;
 
   constructor(
     private readonly jobs: JobsRepository,
     private readonly ledger: TaskLedger,
     private readonly dispatcher: TaskDispatcher,
     @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
+    jobLogs: JobLogs,
   ) {
     this.policy = executionPolicy(config);
+    this.log = jobLogs.for('job-scheduler', JobReconciler.name);
   }
 
   /**
@@ -73,6 +85,8 @@ export class JobReconciler {
     if (outcome) {
       // A replica recorded the outcome but stopped before updating the job.
       const snapshot = await this.ledger.snapshot(jobId);
+      // What this process logged for the job is stored before the job shows it finished.
+      await this.log.flush();
       await this.jobs.update(scope, jobId, {
         status: outcome.status,
         error: outcome.error,
@@ -92,8 +106,10 @@ export class JobReconciler {
     if (decision.startedAt && job.status === 'QUEUED') {
       await this.jobs.update(scope, jobId, { status: 'RUNNING', startedAt: decision.startedAt });
     }
+    // Retries and the assembly continue the job's trace, whatever asked for this reconcile.
+    const trace = continueStoredTrace(job.traceContext);
     if (decision.dispatch.length > 0) {
-      const retried = await this.dispatcher.dispatch(decision.dispatch, now);
+      const retried = await this.dispatcher.dispatch(decision.dispatch, now, trace);
       if (retried > 0) {
         this.logger.warn(
           { jobId, tasks: decision.dispatch.map((d) => `${d.task._id}#${d.attempt}`) },
@@ -101,11 +117,39 @@ export class JobReconciler {
         );
       }
     }
-    if (decision.resend.length > 0) await this.dispatcher.resend(decision.resend, now);
-    if (decision.finalize) await this.dispatchFinalize(job, now);
+    if (decision.resend.length > 0) await this.dispatcher.resend(decision.resend, now, trace);
+    if (decision.finalize) await this.dispatchFinalize(job, now, trace);
   }
 
-  private async dispatchFinalize(job: JobDocument, now: Date): Promise<void> {
+  /**
+   * The job's last line, "job finished" with its status, counts and duration:
+   * written by the replica whose outcome was recorded (once, however many
+   * reconciled it), and stored before the job shows the status, so the log
+   * of a finished job is complete.
+   */
+  async logFinished(
+    job: JobDocument,
+    outcome: { status: TerminalJobStatus; error: JobDocument['error']; finishedAt: Date },
+    progress?: JobProgress,
+  ): Promise<void> {
+    const context = { workspaceId: job.workspaceId, jobId: job._id };
+    const fields = {
+      status: outcome.status,
+      ...(progress && {
+        rowsRead: progress.rowsRead,
+        rowsWritten: progress.rowsWritten,
+        rowsRejected: progress.rowsRejected,
+      }),
+      durationMs: new Date(outcome.finishedAt).getTime() - new Date(job.createdAt).getTime(),
+      ...(outcome.error && { reason: outcome.error.message }),
+    };
+    if (outcome.status === 'FAILED') this.log.error(context, 'job finished', fields);
+    else this.log.info(context, 'job finished', fields);
+    this.log.settle(context);
+    await this.log.flush();
+  }
+
+  private async dispatchFinalize(job: JobDocument, now: Date, trace: Context): Promise<void> {
     const seq = job.tasksTotal ?? 0;
     const task: TaskDocument = {
       _id: taskId(job._id, seq),
@@ -116,7 +160,7 @@ export class JobReconciler {
       createdAt: now,
     };
     await this.ledger.planTasks([task]);
-    await this.dispatcher.dispatch([{ task, attempt: 1 }], now);
+    await this.dispatcher.dispatch([{ task, attempt: 1 }], now, trace);
   }
 
   private async finish(
@@ -129,7 +173,13 @@ export class JobReconciler {
   ): Promise<void> {
     // The moment the outcome is recorded, not the reconcile's `now`: a sweep's
     // `now` is taken before it reads the ledger, so it can precede the claims it saw.
-    await this.jobs.recordOutcome(scope, { _id: job._id, status, error, finishedAt: new Date() });
+    const recorded = { _id: job._id, status, error, finishedAt: new Date() };
+    if (await this.jobs.recordOutcome(scope, recorded)) {
+      await this.logFinished(job, recorded, final?.progress);
+    } else {
+      // What this process logged for the job is stored before the job shows it finished.
+      await this.log.flush();
+    }
     // Whoever won, the job shows the recorded outcome.
     const outcome = await this.jobs.findOutcome(scope, job._id);
     if (!outcome) return;
@@ -140,10 +190,6 @@ export class JobReconciler {
       startedAt,
       final,
     });
-    this.logger.log(
-      { jobId: job._id, status: outcome.status, error: outcome.error?.message },
-      'job finished',
-    );
     if (isAssembledOutput(job.output)) {
       // Parts of a job that did not succeed are never assembled; drop them.
       await rm(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), {

@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { JobsRepository, type JobDocument } from '@cloudflow/job-store';
+import { JobLogs, JobsRepository, type JobDocument, type JobLogger } from '@cloudflow/job-store';
+import { withLinkedSpan } from '@cloudflow/observability';
 import type { JobSchedulerConfig } from '../job-scheduler.config';
 import { JobPlanner, PLAN_RENEW_MS } from './job-planner';
 import { JobReconciler } from './job-reconciler';
@@ -23,13 +24,17 @@ export class JobSweeper implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly logger = new Logger(JobSweeper.name);
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
+  private readonly log: JobLogger;
 
   constructor(
     private readonly jobs: JobsRepository,
     private readonly reconciler: JobReconciler,
     private readonly planner: JobPlanner,
     @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
-  ) {}
+    jobLogs: JobLogs,
+  ) {
+    this.log = jobLogs.for('job-scheduler', JobSweeper.name);
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -51,8 +56,17 @@ export class JobSweeper implements OnApplicationBootstrap, OnApplicationShutdown
     for (;;) {
       const page = await this.jobs.findActive(SWEEP_BATCH, after);
       for (const job of page) {
-        await this.sweepOne(job, now).catch((error: unknown) =>
-          this.logger.warn({ err: error, jobId: job._id }, 'sweeping a job failed'),
+        // A span of its own, so what sweeping a job logs carries a trace id like the rest: a
+        // trace per sweep linked to the job's (a sweep every few seconds would bloat the job's
+        // trace); a retry it dispatches still joins the job's trace.
+        await withLinkedSpan(
+          'job sweep',
+          { 'cloudflow.job_id': job._id },
+          () =>
+            this.sweepOne(job, now).catch((error: unknown) =>
+              this.logger.warn({ err: error, jobId: job._id }, 'sweeping a job failed'),
+            ),
+          job.traceContext,
         );
       }
       if (page.length < SWEEP_BATCH) return;
@@ -68,7 +82,10 @@ export class JobSweeper implements OnApplicationBootstrap, OnApplicationShutdown
       (job.planRenewedAt === null ||
         now.getTime() - new Date(job.planRenewedAt).getTime() > 6 * PLAN_RENEW_MS);
     if (planStale && now.getTime() - new Date(job.createdAt).getTime() > PLAN_RENEW_MS) {
-      this.logger.warn({ jobId: job._id }, 're-planning a job whose planner stopped');
+      this.log.warn(
+        { workspaceId: job.workspaceId, jobId: job._id },
+        're-planning a job whose planner stopped',
+      );
       this.planner.start(job);
       return;
     }

@@ -33,6 +33,11 @@ export class JobsController {
     return this.jobs.rejected(req.principal, req.jobId, req.limit, req.cursor);
   }
 
+  @MessagePattern('jobs.logs')
+  logs(@Payload() req: RpcRequest<'jobs.logs'>) {
+    return this.jobs.logs(req.principal, req.jobId, req.limit, req.cursor);
+  }
+
   @MessagePattern('jobs.cancel')
   cancel(@Payload() req: RpcRequest<'jobs.cancel'>) {
     return this.jobs.cancel(req.principal, req.jobId);

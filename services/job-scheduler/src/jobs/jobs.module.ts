@@ -6,6 +6,7 @@ import { JobEventsConsumer } from '../execution/job-events.consumer';
 import { JobPlanner } from '../execution/job-planner';
 import { JobReconciler } from '../execution/job-reconciler';
 import { JobSweeper } from '../execution/job-sweeper';
+import { SchedulerMetrics } from '../execution/scheduler-metrics';
 import { SCHEDULER_CONFIG } from '../execution/scheduler-settings';
 import { TaskDispatcher } from '../execution/task-dispatcher';
 import { JobsController } from './jobs.controller';
@@ -27,6 +28,7 @@ export class JobsModule {
         JobPlanner,
         JobSweeper,
         JobEventsConsumer,
+        SchedulerMetrics,
       ],
     };
   }

@@ -8,6 +8,7 @@ import {
   requireScope,
   type Job,
   type JobEvent,
+  type JobLogEntry,
   type JobResults,
   type ListJobsQuery,
   type Page,
@@ -15,15 +16,20 @@ import {
   type SubmitJobRequest,
 } from '@cloudflow/contracts';
 import {
+  JobLogRepository,
+  JobLogs,
   JobsRepository,
   RowStore,
   TaskLedger,
   type JobDocument,
+  type JobLogDocument,
+  type JobLogger,
   type JobLedgerSnapshot,
   type RowDestination,
 } from '@cloudflow/job-store';
 import { workspaceDataRoot } from '@cloudflow/engine';
 import { RpcClient, TopicPublisher } from '@cloudflow/messaging';
+import { traceContextToStore } from '@cloudflow/observability';
 import {
   isDuplicateKeyError,
   newId,
@@ -47,6 +53,8 @@ const LEDGER_READ_TTL_MS = 500;
 /** Jobs as the API sees them: submit, read, list, results, cancel, re-run. */
 @Injectable()
 export class JobsService {
+  private readonly log: JobLogger;
+
   constructor(
     private readonly jobs: JobsRepository,
     private readonly ledger: TaskLedger,
@@ -58,7 +66,11 @@ export class JobsService {
     private readonly dataSources: DataSourceClient,
     @Inject(DATA_SOURCE_ACCESS) private readonly access: DataSourceAccess,
     @Inject(SCHEDULER_CONFIG) private readonly config: JobSchedulerConfig,
-  ) {}
+    private readonly logLines: JobLogRepository,
+    jobLogs: JobLogs,
+  ) {
+    this.log = jobLogs.for('job-scheduler', JobsService.name);
+  }
 
   async submit(
     principal: Principal,
@@ -215,10 +227,26 @@ export class JobsService {
       throw new AppError(ErrorCode.Conflict, `Job '${jobId}' already finished as ${job.status}`);
     }
     await this.jobs.requestCancel(scope, jobId, new Date());
+    this.log.info({ workspaceId: scope.workspaceId, jobId }, 'cancel requested');
     const event: JobEvent = { type: 'job.cancel-requested', workspaceId: scope.workspaceId, jobId };
     await this.publisher.publish(Topics.jobEvents, [{ key: jobId, value: event }]);
     await this.reconciler.reconcile(scope, jobId);
     return this.get(principal, jobId);
+  }
+
+  /** A page of the job's log: what the scheduler and the workers did for it, oldest first. */
+  async logs(
+    principal: Principal,
+    jobId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<JobLogEntry>> {
+    requireScope(principal, 'read');
+    const scope = scopeOf(principal);
+    await this.find(scope, jobId);
+    requireCursor(cursor, (id) => id.startsWith(`${jobId}:`));
+    const page = await this.logLines.page(scope, jobId, { limit, cursor });
+    return { items: page.items.map(toLogEntry), nextCursor: page.nextCursor };
   }
 
   /** Runs a finished job again: same pinned pipeline version, same input, a new job. */
@@ -266,6 +294,8 @@ export class JobsService {
     options: { timeoutSeconds: number; rerunOf?: string; now: Date },
   ): Promise<JobDocument> {
     const { now, timeoutSeconds } = options;
+    // The request's trace: planning and every task dispatch continue it, whoever does them.
+    const traceContext = traceContextToStore();
     const job: JobDocument = {
       _id: jobId,
       workspaceId: scope.workspaceId,
@@ -284,11 +314,18 @@ export class JobsService {
       error: null,
       final: null,
       ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf }),
+      ...(traceContext && { traceContext }),
       createdAt: now,
       startedAt: null,
       finishedAt: null,
     };
     await this.jobs.insert(scope, job);
+    this.log.info(
+      { workspaceId: scope.workspaceId, jobId },
+      options.rerunOf === undefined
+        ? 'job accepted'
+        : `job accepted: a re-run of ${options.rerunOf}`,
+    );
     this.planner.start(job);
     return job;
   }
@@ -344,6 +381,14 @@ function fingerprintOf(request: SubmitJobRequest): string {
     request.timeoutSeconds ?? null,
   ]);
   return createHash('sha256').update(canonical).digest('hex');
+}
+
+function toLogEntry(line: JobLogDocument): JobLogEntry {
+  const { _id, workspaceId, jobId, time, ...entry } = line;
+  void _id;
+  void workspaceId;
+  void jobId;
+  return { time: new Date(time).toISOString(), ...entry } as JobLogEntry;
 }
 
 function withoutMeta(doc: Row): Row {

@@ -46,13 +46,18 @@ import {
   type DataSourceAccess,
 } from '@cloudflow/connectors';
 import {
+  JobLogs,
   JobsRepository,
   RowStore,
   TaskLedger,
   attemptId,
   type JobDocument,
+  type JobLogContext,
+  type JobLogger,
 } from '@cloudflow/job-store';
 import { TopicPublisher } from '@cloudflow/messaging';
+import { withSpan } from '@cloudflow/observability';
+import { recordTaskCommitted, recordTaskStarted } from '@cloudflow/runtime';
 import type { WorkspaceScope } from '@cloudflow/persistence';
 import { TaskLease } from './task-lease';
 import { WORKER_CONFIG, type WorkerConfig } from './worker-settings';
@@ -83,6 +88,8 @@ export class TaskRunner {
   private current?: AbortController;
   /** Set once the worker hands its work back (shutdown): an attempt about to start stops. */
   private handingBack?: string;
+  /** What a user reads of the task at `GET /jobs/{id}/logs`, each line also in the process log. */
+  private readonly log: JobLogger;
 
   constructor(
     private readonly jobs: JobsRepository,
@@ -92,7 +99,10 @@ export class TaskRunner {
     private readonly dataSources: DataSourceClient,
     @Inject(DATA_SOURCE_ACCESS) private readonly access: DataSourceAccess,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-  ) {}
+    jobLogs: JobLogs,
+  ) {
+    this.log = jobLogs.for('worker', TaskRunner.name);
+  }
 
   /**
    * Stops the running task, and any attempt about to start (shutdown); it is
@@ -137,7 +147,9 @@ export class TaskRunner {
       const stop = new TaskStopped(this.handingBack);
       return this.failed(message, stop, stop);
     }
+    this.log.info(this.logContext(message), 'task started');
     await this.emit('task.started', message);
+    recordTaskStarted();
 
     const abort = new AbortController();
     this.current = abort;
@@ -165,23 +177,40 @@ export class TaskRunner {
       // Fencing: commit only while this attempt is still the current one.
       const stop = await this.reasonToStop(scope, message);
       if (stop) throw stop;
-      const outcome = await this.ledger.commit({
-        taskId: message.taskId,
-        workspaceId: message.workspaceId,
-        jobId: message.jobId,
-        seq: message.seq,
-        kind: message.kind,
-        attempt: message.attempt,
-        workerId: this.workerId,
-        counts,
-        committedAt: new Date(),
-      });
+      const commit = () =>
+        this.ledger.commit({
+          taskId: message.taskId,
+          workspaceId: message.workspaceId,
+          jobId: message.jobId,
+          seq: message.seq,
+          kind: message.kind,
+          attempt: message.attempt,
+          workerId: this.workerId,
+          counts,
+          committedAt: new Date(),
+        });
+      const outcome = await withSpan('task commit', 'internal', {}, commit);
       if (outcome === 'fenced') {
         throw new TaskStopped(
           `attempt ${message.attempt} was fenced off: the task was handed on`,
           true,
         );
       }
+      // Counted once per task, by the attempt that committed it.
+      recordTaskCommitted(message.kind, counts);
+      this.log.info(
+        this.logContext(message),
+        message.kind === 'finalize' ? 'output assembled' : 'task committed',
+        message.kind === 'finalize'
+          ? {}
+          : {
+              rowsRead: counts.rowsRead,
+              rowsWritten: counts.rowsWritten,
+              rowsRejected: counts.rowsRejected,
+            },
+      );
+      // Stored before the scheduler hears of it: the log of a finished job is complete.
+      await this.settleLog(message);
       await this.emit('task.committed', message);
       if (message.kind === 'finalize') {
         await rm(stagingDir(this.config.CLOUDFLOW_DATA_DIR, job._id), {
@@ -219,11 +248,19 @@ export class TaskRunner {
   ): Promise<TaskCounts> {
     const scope = { workspaceId: job.workspaceId };
     const rejects = {
-      write: (rejections: { line: number; reason: string; row?: Record<string, unknown> }[]) =>
-        this.rows.insertIdempotently(
+      write: async (
+        rejections: { line: number; reason: string; row?: Record<string, unknown> }[],
+      ) => {
+        await this.rows.insertIdempotently(
           this.rows.collectionOf(scope, { kind: 'rejected' }),
           this.rows.rejectedDocs(scope, job._id, rejections),
-        ),
+        );
+        const first = rejections[0];
+        this.log.warn(this.logContext(message), 'rows rejected', {
+          rowsRejected: rejections.length,
+          ...(first && { reason: `line ${first.line}: ${first.reason}` }),
+        });
+      },
     };
     const common = {
       transform: this.transformOf(job),
@@ -380,10 +417,12 @@ export class TaskRunner {
    */
   private async failed(message: TaskMessage, cause: unknown, error: unknown): Promise<TaskOutcome> {
     const text = cause instanceof Error ? cause.message : String(cause);
-    const context = { taskId: message.taskId, attempt: message.attempt, reason: text };
+    const context = this.logContext(message);
+    const reason = { reason: text };
     const handedOn = [cause, error].some((e) => e instanceof TaskStopped && e.handedOn);
     if (handedOn) {
-      this.logger.warn(context, 'task stopped');
+      this.log.warn(context, 'task stopped', reason);
+      await this.settleLog(message);
       return 'stopped';
     }
     const stopped = error instanceof TaskStopped || cause instanceof TaskStopped;
@@ -393,9 +432,11 @@ export class TaskRunner {
       error instanceof TransformConfigError ||
       // A data source refusing for good, or deleted, or no longer parsing: retrying cannot help.
       ((error instanceof ConnectorError || error instanceof AppError) && !mayPassOnRetry(error));
-    if (stopped) this.logger.warn(context, 'task stopped');
-    else if (permanent) this.logger.warn({ ...context, err: error }, 'task failed permanently');
-    else this.logger.error({ ...context, err: error }, 'task failed; the scheduler will retry it');
+    if (stopped) this.log.warn(context, 'task stopped', reason);
+    else if (permanent) this.log.warn(context, 'task failed permanently', reason, error);
+    else this.log.error(context, 'task failed; the scheduler will retry it', reason, error);
+    // Stored before the failure is recorded: the log of a finished job is complete.
+    await this.settleLog(message);
     await this.ledger.recordFailure({
       _id: attemptId(message.taskId, message.attempt),
       workspaceId: message.workspaceId,
@@ -408,6 +449,22 @@ export class TaskRunner {
     });
     await this.emit('task.failed', message);
     return stopped ? 'stopped' : 'failed';
+  }
+
+  private logContext(message: TaskMessage): JobLogContext {
+    return {
+      workspaceId: message.workspaceId,
+      jobId: message.jobId,
+      taskId: message.taskId,
+      attempt: message.attempt,
+      workerId: this.workerId,
+    };
+  }
+
+  /** The attempt's log lines (and how many its bound left out) are stored; never throws. */
+  private async settleLog(message: TaskMessage): Promise<void> {
+    this.log.settle(this.logContext(message));
+    await this.log.flush();
   }
 
   private async emit(

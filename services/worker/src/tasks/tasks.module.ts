@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { dataSourceAccessProviders } from '@cloudflow/connectors';
 import { JobStoreModule } from '@cloudflow/job-store';
+import { WORKER_METRICS, metricsProvider } from '@cloudflow/runtime';
 import type { WorkerConfig } from '../worker.config';
 import { TaskConsumer } from './task-consumer';
 import { TaskRunner } from './task-runner';
@@ -17,6 +18,7 @@ export class TasksModule {
         ...dataSourceAccessProviders(config),
         TaskRunner,
         TaskConsumer,
+        metricsProvider(...WORKER_METRICS),
       ],
     };
   }

@@ -28,6 +28,7 @@ import {
   UpdateDataSourceRequestSchema,
 } from '../datasources/datasource';
 import {
+  JobLogPageSchema,
   JobPageSchema,
   JobResultsSchema,
   JobSchema,
@@ -165,6 +166,7 @@ export const NAMED_SCHEMAS: {
     JobPage: JobPageSchema,
     JobResults: JobResultsSchema,
     RejectedRowPage: RejectedRowPageSchema,
+    JobLogPage: JobLogPageSchema,
     DataSource: DataSourceSchema,
     DataSourcePage: DataSourcePageSchema,
     ConnectionTestResult: ConnectionTestResultSchema,
@@ -311,6 +313,17 @@ export const API_ROUTES: ApiRoute[] = [
     auth: 'credential',
     query: page(),
     responses: { 200: ok(RejectedRowPageSchema) },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/jobs/{jobId}/logs',
+    operationId: 'getJobLogs',
+    tag: 'Jobs',
+    summary:
+      'What the scheduler and the workers did for a job, oldest first: planning, each task attempt with its worker and counts, retries, the outcome',
+    auth: 'credential',
+    query: page(),
+    responses: { 200: ok(JobLogPageSchema) },
   },
   {
     method: 'post',

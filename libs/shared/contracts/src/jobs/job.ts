@@ -149,6 +149,35 @@ export const RejectedRowSchema = z.object({
 export const RejectedRowPageSchema = pageSchema(RejectedRowSchema);
 
 /**
+ * One line of `GET /jobs/{id}/logs`: what the scheduler or a worker did for
+ * the job, oldest first. Task lines name the task, attempt and worker; the
+ * figures that matter to the event come with it.
+ */
+export const JobLogEntrySchema = z.object({
+  time: z.string().describe('When it happened (ISO 8601)'),
+  level: z.enum(['info', 'warn', 'error']),
+  service: z.enum(['job-scheduler', 'worker']),
+  message: z.string(),
+  taskId: z.string().optional(),
+  attempt: z.number().int().optional(),
+  workerId: z.string().optional(),
+  tasks: z.number().int().optional().describe('How many tasks the input was planned into'),
+  rowsRead: z.number().int().optional(),
+  rowsWritten: z.number().int().optional(),
+  rowsRejected: z.number().int().optional(),
+  status: z.enum(JOB_STATUSES).optional().describe('The status a job finished with'),
+  reason: z.string().optional().describe('Why a task or job failed, stopped or was re-dispatched'),
+  durationMs: z.number().int().optional(),
+  omitted: z
+    .number()
+    .int()
+    .optional()
+    .describe('Lines left out once a task attempt reached the bound of its log'),
+});
+export type JobLogEntry = z.infer<typeof JobLogEntrySchema>;
+export const JobLogPageSchema = pageSchema(JobLogEntrySchema);
+
+/**
  * Whether a job's output is one file or object assembled from its tasks'
  * parts (staged under the data root, then put in place by a finalize task).
  */

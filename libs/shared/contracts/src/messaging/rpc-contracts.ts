@@ -43,6 +43,7 @@ import {
 } from '../pipelines/pipeline';
 import {
   IdempotencyKeySchema,
+  JobLogPageSchema,
   JobPageSchema,
   JobResultsSchema,
   JobSchema,
@@ -312,6 +313,11 @@ export const RpcContracts = {
     topic: Topics.rpc.jobScheduler,
     request: WithPrincipal.extend({ jobId: JobId, ...PageArgs }),
     response: RejectedRowPageSchema,
+  },
+  'jobs.logs': {
+    topic: Topics.rpc.jobScheduler,
+    request: WithPrincipal.extend({ jobId: JobId, ...PageArgs }),
+    response: JobLogPageSchema,
   },
   'jobs.cancel': {
     topic: Topics.rpc.jobScheduler,
