@@ -73,6 +73,7 @@ check "lint" bash -c 'npx nx show projects >/dev/null && npx eslint --max-warnin
 check "format" npx prettier --check --log-level warn .
 check "typecheck" npx tsc -p tsconfig.json --noEmit
 tier unit jest.unit.config.js
+tier deploy jest.deploy.config.js
 tier integration jest.integration.config.js
 tier store-contract jest.integration-embedded.config.js
 tier e2e jest.e2e.config.js
