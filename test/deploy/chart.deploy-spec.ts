@@ -244,11 +244,23 @@ describe('configuration', () => {
       'http://cloudflow.example.com',
     );
     const ingress = spec<{
-      rules: { host: string; http: { paths: { backend: { service: { name: string } } }[] } }[];
+      rules: {
+        host: string;
+        http: { paths: { path: string; backend: { service: { name: string } } }[] };
+      }[];
     }>(named(r, 'Ingress', FULLNAME));
     const rule = first(ingress.rules, 'Ingress rule');
     expect(rule.host).toBe('cloudflow.example.com');
-    expect(first(rule.http.paths, 'path').backend.service.name).toBe(`${FULLNAME}-gateway`);
+    // The gateway's public paths only: its probes and /metrics are not routed from outside.
+    expect(rule.http.paths.map((p) => p.path).sort()).toEqual([
+      '/.well-known',
+      '/api',
+      '/auth',
+      '/docs',
+    ]);
+    for (const path of rule.http.paths) {
+      expect(path.backend.service.name).toBe(`${FULLNAME}-gateway`);
+    }
     const production = rendering('examples/values-production.yaml');
     expect(envOf(containerOf(production, 'auth'), 'OAUTH_ISSUER')?.value).toBe(
       'https://cloudflow.example.com',
