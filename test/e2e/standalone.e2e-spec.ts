@@ -33,12 +33,12 @@ describe('Standalone mode (one process, in-process transport, embedded store)', 
     const logDir = join(REPO_ROOT, 'tmp/e2e-logs', uniqueName('standalone'));
     execFileSync('mkdir', ['-p', logDir]);
     const port = await freePort();
-    const start = (instance: string) => {
+    const start = (instance: string, extra: NodeJS.ProcessEnv = {}) => {
       const server = new ServiceProcess({
         name: 'gateway',
         port,
         // No bootstrap key given: standalone mode makes one and keeps it.
-        env: bareEnv({ CLOUDFLOW_HOME: home, LOG_LEVEL: 'info' }),
+        env: bareEnv({ CLOUDFLOW_HOME: home, LOG_LEVEL: 'info', ...extra }),
         logDir,
         instance,
         entry: 'dist/apps/standalone/src/main.js',
@@ -62,6 +62,8 @@ describe('Standalone mode (one process, in-process transport, embedded store)', 
       expect(statSync(join(home, 'admin-api-key')).mode & 0o777).toBe(0o600);
       expect(statSync(join(home, 'secret.key')).mode & 0o777).toBe(0o600);
 
+      // Listening on this machine only, it serves /metrics next to the API.
+      expect((await fetch(`${first.baseUrl}/metrics`)).status).toBe(200);
       const api = new ApiClient(first.baseUrl, `ApiKey ${key}`);
       const pipeline = (
         await api.post<Pipeline>('/api/v1/pipelines', {
@@ -82,8 +84,10 @@ describe('Standalone mode (one process, in-process transport, embedded store)', 
       ).body;
       expect(await first.stop('SIGTERM')).toBe(0);
 
-      const second = start('second');
+      // Listening on every interface this time: /metrics is not served unless asked for.
+      const second = start('second', { HOST: '0.0.0.0' });
       await second.waitReady();
+      expect((await fetch(`${second.baseUrl}/metrics`)).status).toBe(404);
       await eventually(async () => keyOf(second) !== undefined, 10_000);
       expect(keyOf(second)).toBe(key);
       const again = new ApiClient(second.baseUrl, `ApiKey ${key}`);

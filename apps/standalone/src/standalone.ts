@@ -115,6 +115,8 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
       DATASOURCE_ALLOW_LOOPBACK: 'true',
       DATASOURCE_ALLOW_PRIVATE: 'true',
       LOG_LEVEL: 'warn',
+      // /metrics shares the API's port here: served on this machine only, unless asked for.
+      METRICS_ENABLED: isLoopback(host) ? 'true' : 'false',
       ...withoutInfrastructure(env),
       MONGO_URL: store.url,
       CLOUDFLOW_DATA_DIR: dataDir,
@@ -180,6 +182,10 @@ async function keptSecret(path: string, generate: () => string): Promise<string>
   await writeFile(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
   await chmod(path, 0o600);
   return value;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Standalone mode brings its own transport and store: external addresses are not used. */

@@ -298,6 +298,19 @@ describe('JobLogWriter', () => {
       );
     });
 
+    it.each([
+      ['PGPASSWORD=hunter2 psql', 'PGPASSWORD=**** psql'],
+      ['aws_secret_access_key=AKIAxyz/abc', 'aws_secret_access_key=****'],
+      ['secret_key: abc123', 'secret_key: ****'],
+      ['{"password":"hunter2","user":"etl"}', '{"password":"****","user":"etl"}'],
+      ['Authorization: Bearer eyJhbGciOi.x.y', 'Authorization: Bearer ****'],
+      ['GET /o?X-Amz-Signature=9f3a2b&x=1', 'GET /o?X-Amz-Signature=****&x=1'],
+      ['mongodb://root:pa@ss@h:27017/db', 'mongodb://root:****@h:27017/db'],
+      ['apiKey=cfk_abcdef', 'apiKey=****'],
+    ])('masks %s', (text, masked) => {
+      expect(maskCredentials(text)).toBe(masked);
+    });
+
     it('leaves text without credentials as it is', () => {
       const text = 'line 3: expected 2 fields, found 1 (http://127.0.0.1:9000/bucket)';
       expect(maskCredentials(text)).toBe(text);
@@ -360,6 +373,18 @@ describe('JobLogger', () => {
       ['error', 'task failed'],
     ]);
     expect(store.lines[1]).not.toHaveProperty('err');
+  });
+
+  it('masks credentials in the reason for the process log as well as for the job’s log', async () => {
+    const { store, nest, log } = logger();
+    log.error(TASK('t1'), 'task failed', { reason: 'connect postgres://etl:hunter2@db/dw' });
+    expect(JSON.stringify(nest.error.mock.calls)).not.toContain('hunter2');
+    expect(nest.error).toHaveBeenCalledWith(
+      expect.objectContaining({ reason: 'connect postgres://etl:****@db/dw' }),
+      'task failed',
+    );
+    await log.flush();
+    expect(store.lines[0]?.reason).toBe('connect postgres://etl:****@db/dw');
   });
 
   it('never throws to the work it describes, whatever the writer does', () => {

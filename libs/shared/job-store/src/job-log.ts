@@ -246,14 +246,21 @@ function storedFields(fields: JobLogFields): JobLogFields {
   return stored;
 }
 
+/** Names of fields whose values are credentials, also inside longer names (`PGPASSWORD`, `aws_secret_access_key`). */
+const SECRET_NAME =
+  /([A-Za-z0-9_-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential|signature)[A-Za-z0-9_-]*)(["']?\s*[=:]\s*["']?)[^\s;,&"']+/gi;
+
 /**
  * Masks what looks like a credential in free text (an error message may
- * quote a connection string): `scheme://user:secret@`, `Password=secret`.
+ * quote a connection string or a request): `scheme://user:secret@host` (a
+ * secret may itself contain `@`), `Password=secret`, `"password": "secret"`,
+ * `PGPASSWORD=secret`, `X-Amz-Signature=...`, `Bearer token`.
  */
 export function maskCredentials(text: string): string {
   return text
-    .replace(/(\/\/[^\s/:@]*:)[^\s@/]+@/g, '$1****@')
-    .replace(/\b(password|pwd|secret|token)(\s*[=:]\s*)[^\s;,&]+/gi, '$1$2****');
+    .replace(/(\/\/[^\s/:@]*:)[^\s/]*@/g, '$1****@')
+    .replace(SECRET_NAME, '$1$2****')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ****');
 }
 
 /**
@@ -298,6 +305,9 @@ export class JobLogger {
     fields: JobLogFields = {},
     error?: unknown,
   ): void {
+    // Masked once, for both the process log and the job's log.
+    if (typeof fields.reason === 'string')
+      fields = { ...fields, reason: maskCredentials(fields.reason) };
     const line = {
       jobId: context.jobId,
       ...(context.taskId !== undefined && { taskId: context.taskId }),

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
@@ -83,7 +84,8 @@ export type TaskOutcome = 'committed' | 'skipped' | 'failed' | 'stopped';
 @Injectable()
 export class TaskRunner {
   private readonly logger = new Logger(TaskRunner.name);
-  readonly workerId = `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  /** Unique per process; names the host (the pod), as the pid is 1 in every container. */
+  readonly workerId = `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}@${hostname()}`;
   private readonly transforms = new Map<string, RowTransform>();
   private current?: AbortController;
   /** Set once the worker hands its work back (shutdown): an attempt about to start stops. */
@@ -255,10 +257,11 @@ export class TaskRunner {
           this.rows.collectionOf(scope, { kind: 'rejected' }),
           this.rows.rejectedDocs(scope, job._id, rejections),
         );
+        // Line numbers only: a reason may quote the row's values, which stay in /rejected.
         const first = rejections[0];
         this.log.warn(this.logContext(message), 'rows rejected', {
           rowsRejected: rejections.length,
-          ...(first && { reason: `line ${first.line}: ${first.reason}` }),
+          ...(first && { reason: `first at line ${first.line}; reasons in /rejected` }),
         });
       },
     };
