@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SecretKeyEnvSchema } from '@cloudflow/config';
 import { Topics } from '@cloudflow/contracts';
 import { DEFAULT_TASK_PARTITIONS, WORKER_GROUP_ID } from '@cloudflow/messaging';
 import { parse } from 'yaml';
@@ -13,6 +14,7 @@ import {
   REPO_ROOT,
   REQUIRED_VALUES,
   SERVICES,
+  type ServiceName,
   containerOf,
   deploymentOf,
   envOf,
@@ -45,6 +47,8 @@ const VALUE_SETS: [string, string[]][] = [
   ['values-local.yaml', LOCAL_VALUES],
   ['examples/values-production.yaml', PRODUCTION_VALUES],
 ];
+/** The gateway and auth take HTTP through Services and the Ingress: they wait before SIGTERM. */
+const PRE_STOP_SERVICES: readonly ServiceName[] = ['gateway', 'auth'];
 const MONITORING = { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } };
 const INGRESS_NGINX = { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } };
 
@@ -61,6 +65,9 @@ function rendering(set: string): Rendered {
 
 const spec = <T>(manifest: Manifest): T => manifest.spec as T;
 const decode = (value: string | undefined): string => Buffer.from(value ?? '', 'base64').toString();
+const readChartFile = (...path: string[]): string => readFileSync(join(CHART_DIR, ...path), 'utf8');
+/** Text with its line breaks and indentation folded, to find a sentence however it is wrapped. */
+const folded = (text: string): string => text.replace(/\s+/g, ' ');
 
 describe('the chart renders valid Kubernetes objects', () => {
   it.each(VALUE_SETS)('helm lint --strict passes with %s', (_name, values) => {
@@ -90,9 +97,14 @@ describe('the chart renders valid Kubernetes objects', () => {
 describe.each(VALUE_SETS.map(([name]) => name))('the services, with %s', (set) => {
   it('each has a Deployment and a Service from the one image, chosen by its argument', () => {
     const r = rendering(set);
+    // The production example names the registry its image was pushed to.
+    const repository =
+      set === 'examples/values-production.yaml'
+        ? 'registry.example.com/cloudflow'
+        : 'ghcr.io/cloudflow/cloudflow';
     for (const service of SERVICES) {
       const container = containerOf(r, service);
-      expect(container.image).toMatch(/^ghcr\.io\/cloudflow\/cloudflow:/);
+      expect(container.image.startsWith(`${repository}:`)).toBe(true);
       expect(container.args).toEqual([service]);
       expect(envOf(container, 'HOST')?.value).toBe('0.0.0.0');
       const port = container.ports?.find((p) => p.name === 'http')?.containerPort;
@@ -144,13 +156,29 @@ describe.each(VALUE_SETS.map(([name]) => name))('the services, with %s', (set) =
     expect(account.automountServiceAccountToken).toBe(false);
   });
 
-  it('every pod outlives its own graceful shutdown', () => {
+  it('every pod outlives its preStop wait and its graceful shutdown; the gateway and auth wait before SIGTERM', () => {
     const r = rendering(set);
     for (const service of SERVICES) {
       const pod = deploymentOf(r, service).template.spec;
-      const shutdownMs = Number(envOf(mainContainer(pod), 'SHUTDOWN_TIMEOUT_MS')?.value);
+      const container = mainContainer(pod);
+      const shutdownMs = Number(envOf(container, 'SHUTDOWN_TIMEOUT_MS')?.value);
       expect(shutdownMs).toBeGreaterThan(0);
-      expect((pod.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(shutdownMs);
+      const preStop = container.lifecycle?.preStop;
+      if (PRE_STOP_SERVICES.includes(service)) {
+        expect({ service, preStop }).toEqual({
+          service,
+          preStop: { exec: { command: ['/bin/sleep', '5'] } },
+        });
+      } else {
+        expect({ service, lifecycle: container.lifecycle }).toEqual({
+          service,
+          lifecycle: undefined,
+        });
+      }
+      const preStopMs = Number(preStop?.exec?.command[1] ?? 0) * 1000;
+      expect((pod.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(
+        preStopMs + shutdownMs,
+      );
     }
     const worker = containerOf(r, 'worker');
     expect(Number(envOf(worker, 'TASK_DRAIN_TIMEOUT_MS')?.value) + 5000).toBeLessThanOrEqual(
@@ -364,6 +392,48 @@ describe('worker autoscaling', () => {
   });
 });
 
+describe('rolling updates', () => {
+  it.each(PRE_STOP_SERVICES)(
+    "%s's grace period must outlast its preStop wait plus its shutdown budget",
+    (service) => {
+      expect(
+        renderFailure([...REQUIRED_VALUES, '--set', `${service}.terminationGracePeriodSeconds=15`]),
+      ).toContain(
+        `${service}.terminationGracePeriodSeconds (15) must be larger than ${service}.preStopSleepSeconds (5) plus ${service}.shutdownTimeoutSeconds (10`,
+      );
+      const longer = render([
+        ...REQUIRED_VALUES,
+        '--set',
+        `${service}.preStopSleepSeconds=12`,
+        '--set',
+        `${service}.terminationGracePeriodSeconds=23`,
+      ]);
+      expect(containerOf(longer, service).lifecycle?.preStop?.exec?.command).toEqual([
+        '/bin/sleep',
+        '12',
+      ]);
+      const none = render([
+        ...REQUIRED_VALUES,
+        '--set',
+        `${service}.preStopSleepSeconds=0`,
+        '--set',
+        `${service}.terminationGracePeriodSeconds=11`,
+      ]);
+      expect(containerOf(none, service).lifecycle).toBeUndefined();
+    },
+  );
+
+  it('the image has the sleep the preStop hook runs', () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'deploy', 'Dockerfile'), 'utf8');
+    // Debian (bookworm) slim: coreutils, and so /bin/sleep, is essential and always there.
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:[0-9.]+-bookworm-slim$/m);
+    expect(dockerfile).toContain('FROM ${NODE_IMAGE} AS runtime');
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    // Nothing removes it: no coreutils, no sleep, no /bin or /usr/bin file touched.
+    expect(runtime).not.toMatch(/sleep|coreutils|\s\/(usr\/)?bin\//);
+  });
+});
+
 describe('values are checked', () => {
   it.each([
     [
@@ -412,8 +482,160 @@ describe('secrets', () => {
       const config = named(r, 'ConfigMap', `${FULLNAME}-config`).data ?? {};
       expect(Object.keys(config).filter((k) => /SECRET|PASSWORD|API_KEY/.test(k))).toEqual([]);
       expect(Object.values(config).filter((v) => /:\/\/[^/]*@/.test(v))).toEqual([]);
+      expect(config['MONGO_URL']).toBeUndefined();
     },
   );
+
+  it('a MongoDB URL is kept in a Secret, never in a ConfigMap, even with credentials in its query string', () => {
+    const url =
+      'mongodb://mongo.example.com:27017/cloudflow?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:xyz';
+    const r = render([...REQUIRED_VALUES, '--set-string', `mongodb.url=${url}`]);
+    for (const configMap of ofKind(r, 'ConfigMap')) {
+      expect({ name: configMap.metadata.name, data: JSON.stringify(configMap.data ?? {}) }).toEqual(
+        {
+          name: configMap.metadata.name,
+          data: expect.not.stringContaining('AWS_SESSION_TOKEN'),
+        },
+      );
+    }
+    expect(decode(named(r, 'Secret', `${FULLNAME}-connections`).data?.['MONGO_URL'])).toBe(url);
+    for (const service of SERVICES) {
+      expect(envOf(containerOf(r, service), 'MONGO_URL')?.valueFrom?.secretKeyRef).toEqual({
+        name: `${FULLNAME}-connections`,
+        key: 'MONGO_URL',
+      });
+    }
+  });
+
+  it('a key a service can do without is an optional secretKeyRef, so a Secret without it still starts the pod', () => {
+    // What the services require: CLOUDFLOW_SECRET_KEY; _PREVIOUS has a default.
+    expect(SecretKeyEnvSchema.shape.CLOUDFLOW_SECRET_KEY.safeParse(undefined).success).toBe(false);
+    expect(
+      SecretKeyEnvSchema.shape.CLOUDFLOW_SECRET_KEY_PREVIOUS.safeParse(undefined).success,
+    ).toBe(true);
+    const production = rendering('examples/values-production.yaml');
+    const ref = (service: ServiceName, name: string) =>
+      envOf(containerOf(production, service), name)?.valueFrom?.secretKeyRef;
+    for (const service of ['auth', 'datasource-broker'] as const) {
+      expect(ref(service, 'CLOUDFLOW_SECRET_KEY')).toEqual({
+        name: 'cloudflow-keys',
+        key: 'CLOUDFLOW_SECRET_KEY',
+      });
+      expect(ref(service, 'CLOUDFLOW_SECRET_KEY_PREVIOUS')?.optional).toBe(true);
+    }
+    // auth's CLOUDFLOW_BOOTSTRAP_API_KEY is optional too (services/auth/src/auth.config.ts).
+    expect(ref('auth', 'CLOUDFLOW_BOOTSTRAP_API_KEY')).toEqual({
+      name: 'cloudflow-keys',
+      key: 'CLOUDFLOW_BOOTSTRAP_API_KEY',
+      optional: true,
+    });
+  });
+
+  describe('with secrets.generate=false (GitOps tools rendering with helm template)', () => {
+    const noGenerate = [...REQUIRED_VALUES, '--set', 'secrets.generate=false'];
+    const secretKey = Buffer.alloc(32, 9).toString('base64');
+
+    it('is on by default, in the schema, and false in the production example', () => {
+      const values = parse(readChartFile('values.yaml')) as { secrets: { generate: unknown } };
+      expect(values.secrets.generate).toBe(true);
+      expect(renderFailure([...REQUIRED_VALUES, '--set', 'secrets.generate=maybe'])).toContain(
+        'generate',
+      );
+      const production = parse(readChartFile('examples', 'values-production.yaml')) as {
+        secrets: { generate: unknown; existingSecret: unknown };
+      };
+      expect(production.secrets).toMatchObject({
+        generate: false,
+        existingSecret: 'cloudflow-keys',
+      });
+    });
+
+    it('a key neither in secrets.existingSecret nor given fails the install, naming it', () => {
+      const both = renderFailure(noGenerate);
+      expect(both).toContain('secrets.generate is false');
+      expect(both).toContain(
+        'CLOUDFLOW_SECRET_KEY (set secrets.existingSecret or secrets.secretKey)',
+      );
+      expect(both).toContain(
+        'CLOUDFLOW_BOOTSTRAP_API_KEY (set secrets.existingSecret or secrets.bootstrapApiKey)',
+      );
+      const one = renderFailure([...noGenerate, '--set', `secrets.secretKey=${secretKey}`]);
+      expect(one).toContain('CLOUDFLOW_BOOTSTRAP_API_KEY');
+      expect(one).not.toContain('CLOUDFLOW_SECRET_KEY (');
+    });
+
+    it('given keys render the same every time; secrets.existingSecret needs no Secret of the chart', () => {
+      const given = [
+        ...noGenerate,
+        '--set',
+        `secrets.secretKey=${secretKey}`,
+        '--set',
+        'secrets.bootstrapApiKey=cfk_given-admin-key-0123',
+      ];
+      const [a, b] = [render(given), render(given)].map((r) => generated(r).data);
+      expect(decode(a?.['CLOUDFLOW_SECRET_KEY'])).toBe(secretKey);
+      expect(b).toEqual(a);
+      const mine = render([...noGenerate, '--set', 'secrets.existingSecret=mine']);
+      expect(ofKind(mine, 'Secret').map((s) => s.metadata.name)).toEqual([
+        `${FULLNAME}-connections`,
+      ]);
+      expect(
+        envOf(containerOf(mine, 'auth'), 'CLOUDFLOW_SECRET_KEY')?.valueFrom?.secretKeyRef?.name,
+      ).toBe('mine');
+    });
+
+    it("the in-cluster MongoDB's password must be given too", () => {
+      const local = [
+        ...LOCAL_VALUES,
+        '--set',
+        'secrets.generate=false',
+        '--set',
+        'secrets.existingSecret=mine',
+      ];
+      expect(renderFailure(local)).toContain(
+        "the in-cluster MongoDB's password (set mongodb.inCluster.existingSecret or mongodb.inCluster.password)",
+      );
+      const given = [...local, '--set', 'mongodb.inCluster.password=given-Password-1234'];
+      const [a, b] = [render(given), render(given)].map((r) => generated(r).data);
+      expect(a).toEqual({
+        MONGODB_PASSWORD: Buffer.from('given-Password-1234').toString('base64'),
+      });
+      expect(b).toEqual(a);
+      const fromSecret = render([
+        ...local,
+        '--set',
+        'mongodb.inCluster.existingSecret=mongo-root',
+        '--set',
+        'mongodb.inCluster.existingSecretKey=password',
+      ]);
+      expect(ofKind(fromSecret, 'Secret')).toEqual([]);
+      const mongo = mainContainer(
+        workload(named(fromSecret, 'StatefulSet', `${FULLNAME}-mongodb`)).template.spec,
+      );
+      for (const [container, name] of [
+        [mongo, 'MONGO_INITDB_ROOT_PASSWORD'],
+        [containerOf(fromSecret, 'worker'), 'MONGODB_PASSWORD'],
+      ] as const) {
+        expect(envOf(container, name)?.valueFrom?.secretKeyRef).toEqual({
+          name: 'mongo-root',
+          key: 'password',
+        });
+      }
+    });
+
+    it('GitOps installs are told to use secrets.existingSecret: values.yaml, the README, NOTES.txt', () => {
+      expect(folded(readChartFile('values.yaml'))).toContain(
+        'GitOps installs (Argo CD, Flux, ...) must use existingSecret, or set generate: false',
+      );
+      expect(folded(readChartFile('README.md'))).toContain(
+        '**GitOps installs (Argo CD, Flux, ...) must use `secrets.existingSecret`**',
+      );
+      const gitOps =
+        'Such installs must use secrets.existingSecret (a Secret you manage), or secrets.generate=false with the values given.';
+      expect(folded(renderNotes(REQUIRED_VALUES))).toContain(gitOps);
+      expect(folded(renderNotes(PRODUCTION_VALUES))).not.toContain(gitOps);
+    });
+  });
 
   it('take given values and Secrets; a MongoDB URL with a password goes into a Secret', () => {
     const key = Buffer.alloc(32, 7).toString('base64');
@@ -485,6 +707,82 @@ describe('Kafka and MongoDB in the cluster', () => {
   });
 });
 
+describe('object names', () => {
+  // The longest release name Helm accepts (a longer one it refuses itself).
+  const longRelease = 'a'.repeat(53);
+  const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+  const checkNames = (r: Rendered) => {
+    const names = r.manifests.map((m) => `${m.kind}/${m.metadata.name}`);
+    expect(new Set(names).size).toBe(names.length);
+    for (const m of r.manifests) {
+      const { name } = m.metadata;
+      expect({ name, length: name.length, dnsLabel: dnsLabel.test(name) }).toEqual({
+        name,
+        length: expect.any(Number) as number,
+        dnsLabel: true,
+      });
+      expect(name.length).toBeLessThanOrEqual(63);
+      // A StatefulSet's pods carry controller-revision-hash: <name>-<hash of up to 10>.
+      if (m.kind === 'StatefulSet') expect(name.length + 11).toBeLessThanOrEqual(63);
+    }
+  };
+
+  it('Helm refuses release names over 53 characters', () => {
+    expect(renderFailure(REQUIRED_VALUES, 'a'.repeat(60))).toContain('must not be longer than 53');
+  });
+
+  it.each([
+    ...VALUE_SETS,
+    [
+      'defaults with a MongoDB URL, Kafka SASL and KEDA',
+      [
+        ...REQUIRED_VALUES,
+        '--set',
+        'mongodb.url=mongodb://u:p@mongo:27017/c',
+        '--set',
+        'kafka.sasl.enabled=true',
+        '--set',
+        'kafka.sasl.username=u',
+        '--set',
+        'kafka.sasl.password=p',
+        '--set',
+        'worker.autoscaling.keda.enabled=true',
+        '--set',
+        'ingress.tls.enabled=true',
+      ],
+    ],
+  ])(
+    'a 53-character release name keeps every object name a DNS label of at most 63 (%s)',
+    (_name, values) => {
+      const r = render(values, CHART_DIR, longRelease);
+      expect(r.manifests.length).toBeGreaterThan(20);
+      checkNames(r);
+      // References follow the shortened names.
+      const component = (kind: string, name: string) =>
+        r.manifests.find(
+          (m) => m.kind === kind && m.metadata.labels?.['app.kubernetes.io/component'] === name,
+        );
+      const gateway = workload(component('Deployment', 'gateway') as Manifest);
+      expect(envOf(mainContainer(gateway.template.spec), 'AUTH_HTTP_URL')?.value).toBe(
+        `http://${component('Service', 'auth')?.metadata.name}:8081`,
+      );
+    },
+  );
+
+  it('so does a 60-character fullnameOverride, cut where it leaves no trailing dash', () => {
+    const r = render([
+      ...LOCAL_VALUES,
+      '--set',
+      `fullnameOverride=${'b'.repeat(43)}-${'c'.repeat(16)}`,
+    ]);
+    checkNames(r);
+    expect(ofKind(r, 'StatefulSet').map((s) => s.metadata.name)).toEqual([
+      `${'b'.repeat(43)}-kafka`,
+      `${'b'.repeat(43)}-mongodb`,
+    ]);
+  });
+});
+
 describe('observability', () => {
   const dashboardFile = join(CHART_DIR, 'dashboards', 'cloudflow-dashboard.json');
 
@@ -547,5 +845,52 @@ describe('NOTES.txt', () => {
     expect(notes).toContain('cloudflow jobs submit --pipeline people-upper --input /people.csv');
     expect(renderNotes(LOCAL_VALUES)).toContain('--input /fake/data.csv');
     expect(renderNotes(PRODUCTION_VALUES)).toContain('get secret cloudflow-keys');
+  });
+
+  it('warn while the gateway trusts X-Forwarded-For from any source, and say how to narrow it', () => {
+    const warning =
+      "WARNING: the gateway takes the client's address from X-Forwarded-For (TRUST_PROXY=1)";
+    const notes = folded(renderNotes(REQUIRED_VALUES));
+    expect(notes).toContain(warning);
+    expect(notes).toContain('both networkPolicy.ingressController selectors are empty');
+    expect(notes).toContain(
+      `--set-json 'networkPolicy.ingressController.namespaceSelector={"matchLabels":{"kubernetes.io/metadata.name":"ingress-nginx"}}'`,
+    );
+    expect(
+      folded(renderNotes([...REQUIRED_VALUES, '--set', 'networkPolicy.enabled=false'])),
+    ).toContain('networkPolicy.enabled is false');
+    // Without the Ingress the gateway trusts no proxy; with the selectors set only the controller
+    // reaches it.
+    const noIngress = [
+      '--set',
+      'ingress.enabled=false',
+      '--set',
+      'publicUrl=http://127.0.0.1:8080',
+    ];
+    expect(renderNotes([...REQUIRED_VALUES, ...noIngress])).not.toContain('WARNING');
+    expect(renderNotes(LOCAL_VALUES)).not.toContain('WARNING');
+    expect(renderNotes(PRODUCTION_VALUES)).not.toContain('WARNING');
+    expect(folded(readChartFile('values.yaml'))).toContain(
+      'any pod in the cluster can call the gateway directly with a forged X-Forwarded-For',
+    );
+  });
+
+  it('say, like the README, that the image has to be built and pushed', () => {
+    const build = 'docker build -f deploy/Dockerfile -t <registry>/cloudflow:<tag> .';
+    const point = '--set image.repository=<registry>/cloudflow --set image.tag=<tag>';
+    const readme = readChartFile('README.md');
+    const install = readme.slice(
+      readme.indexOf('## Install'),
+      readme.indexOf('## What it creates'),
+    );
+    expect(install).toContain(build);
+    expect(install).toContain('docker push <registry>/cloudflow:<tag>');
+    expect(install).toContain(point);
+    const notes = renderNotes(REQUIRED_VALUES);
+    expect(notes).toContain(build);
+    expect(notes).toContain(point);
+    // Loaded into the cluster (never pulled), or the production example's own registry.
+    expect(renderNotes(LOCAL_VALUES)).not.toContain('docker build');
+    expect(renderNotes(PRODUCTION_VALUES)).not.toContain('docker build');
   });
 });

@@ -6,17 +6,26 @@ Names, labels and the shared pieces of the CloudFlow templates.
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+The base of every object name: <release>-cloudflow (or fullnameOverride), cut to 44 characters.
+Object names are this base plus a suffix of up to 18 characters (-datasource-broker,
+-pipeline-registry, -kafka-headless, -connections) and must be DNS labels of at most 63. A
+StatefulSet's name (-mongodb, 8) also reappears in its pods' controller-revision-hash label as
+<name>-<hash of up to 10>, which has to stay within 63 too: 44 + 8 + 1 + 10 = 63.
+*/}}
 {{- define "cloudflow.fullname" -}}
+{{- $full := "" }}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- $full = .Values.fullnameOverride }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- $full = .Release.Name }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- $full = printf "%s-%s" .Release.Name $name }}
 {{- end }}
 {{- end }}
+{{- $full | trunc 44 | trimSuffix "-" }}
 {{- end }}
 
 {{- define "cloudflow.chart" -}}
@@ -102,14 +111,30 @@ podSelector:
 {{- printf "%s-connections" (include "cloudflow.fullname" .) }}
 {{- end }}
 
-{{/* True when the external MongoDB URL carries credentials (user:password@host). */}}
-{{- define "cloudflow.mongoUrlHasCredentials" -}}
-{{- if and (not .Values.mongodb.inCluster.enabled) (not .Values.mongodb.existingSecret) (regexMatch "^mongodb(\\+srv)?://[^/?#]*@" .Values.mongodb.url) }}true{{ end }}
+{{/* True when the MongoDB URL is given as a value (mongodb.url): the chart keeps it in its
+connections Secret, never in the ConfigMap, since credentials may sit anywhere in it (user:pass@,
+or the query string, e.g. authMechanismProperties=AWS_SESSION_TOKEN:...). */}}
+{{- define "cloudflow.mongoUrlInChart" -}}
+{{- if and (not .Values.mongodb.inCluster.enabled) (not .Values.mongodb.existingSecret) .Values.mongodb.url }}true{{ end }}
 {{- end }}
 
 {{/* True when the chart's connections Secret has anything to hold. */}}
 {{- define "cloudflow.hasConnectionsSecret" -}}
-{{- if or (include "cloudflow.mongoUrlHasCredentials" .) (include "cloudflow.kafkaSaslPasswordInChart" .) }}true{{ end }}
+{{- if or (include "cloudflow.mongoUrlInChart" .) (include "cloudflow.kafkaSaslPasswordInChart" .) }}true{{ end }}
+{{- end }}
+
+{{/* The in-cluster MongoDB's root password (MONGODB_PASSWORD): the Secret and key holding it. */}}
+{{- define "cloudflow.mongodbPasswordSecretName" -}}
+{{- .Values.mongodb.inCluster.existingSecret | default (include "cloudflow.generatedSecretName" .) }}
+{{- end }}
+
+{{- define "cloudflow.mongodbPasswordSecretKey" -}}
+{{- ternary .Values.mongodb.inCluster.existingSecretKey "MONGODB_PASSWORD" (not (empty .Values.mongodb.inCluster.existingSecret)) }}
+{{- end }}
+
+{{/* True when the chart's generated Secret holds the in-cluster MongoDB's password. */}}
+{{- define "cloudflow.mongodbPasswordInChart" -}}
+{{- if and .Values.mongodb.inCluster.enabled (not .Values.mongodb.inCluster.existingSecret) }}true{{ end }}
 {{- end }}
 
 {{- define "cloudflow.kafkaSaslPasswordInChart" -}}
@@ -132,7 +157,9 @@ libs/shared (renaming either is a migration; the chart test checks they agree). 
 
 {{/*
 A value kept across upgrades: the one in the existing Secret when there is one (lookup; empty
-under helm template and --dry-run), else a new one from the generator. Returns base64.
+under helm template and --dry-run, and so under GitOps tools that render with helm template,
+such as Argo CD: there every render generates anew, hence secrets.generate), else a new one from
+the generator. Returns base64.
 Pass (dict "ctx" $ "secret" name "key" KEY "generated" value).
 */}}
 {{- define "cloudflow.keptValue" -}}

@@ -86,6 +86,7 @@ export interface Container {
   };
   securityContext?: SecurityContext;
   volumeMounts?: { name: string; mountPath: string }[];
+  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
 }
 
 export interface PodSpec {
@@ -139,10 +140,10 @@ export function helm(args: string[]): CommandResult {
   return run(deployTools().helm, args);
 }
 
-function templateArgs(values: string[], chart = CHART_DIR): string[] {
+function templateArgs(values: string[], chart = CHART_DIR, release = RELEASE): string[] {
   return [
     'template',
-    RELEASE,
+    release,
     chart,
     '--namespace',
     NAMESPACE,
@@ -152,9 +153,12 @@ function templateArgs(values: string[], chart = CHART_DIR): string[] {
   ];
 }
 
-/** `helm template` with these value arguments; throws with helm's message when it fails. */
-export function render(values: string[], chart = CHART_DIR): Rendered {
-  const result = helm(templateArgs(values, chart));
+/**
+ * `helm template` with these value arguments (release RELEASE unless given); throws with helm's
+ * message when it fails.
+ */
+export function render(values: string[], chart = CHART_DIR, release = RELEASE): Rendered {
+  const result = helm(templateArgs(values, chart, release));
   if (result.status !== 0) {
     throw new Error(`helm template ${values.join(' ')} failed:\n${result.stderr}`);
   }
@@ -193,8 +197,8 @@ export function renderNotes(values: string[]): string {
 }
 
 /** `helm template` that must fail: its error output. */
-export function renderFailure(values: string[]): string {
-  const result = helm(templateArgs(values));
+export function renderFailure(values: string[], release = RELEASE): string {
+  const result = helm(templateArgs(values, CHART_DIR, release));
   if (result.status === 0) {
     throw new Error(`helm template ${values.join(' ')} succeeded but should have failed`);
   }
