@@ -109,12 +109,50 @@ export const env = {
       }),
 };
 
+/** SASL mechanisms CloudFlow's Kafka client offers, as `KAFKA_SASL_MECHANISM` names them. */
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
+/**
+ * How a service reaches Kafka: the brokers, TLS and SASL. Each variable is
+ * checked on its own here; how they combine (a mechanism needs a username
+ * and a password, a CA file needs TLS) is checked where the client settings
+ * are built from them (`kafkaConnectionOf` in @cloudflow/messaging), since
+ * object-level refinements would not survive `.extend()` and `.omit()`.
+ * Standalone mode reads none of them.
+ */
+export const KafkaConnectionEnvSchema = z.object({
+  KAFKA_BROKERS: env.kafkaBrokers(),
+  /** TLS to the brokers. */
+  KAFKA_TLS: env.boolean(false),
+  /** A PEM file of the CA certificates the brokers' certificates must chain to (with KAFKA_TLS). */
+  KAFKA_TLS_CA_FILE: z.string().optional(),
+  /** SASL authentication; unset: none. Any case. */
+  KAFKA_SASL_MECHANISM: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(
+      z.enum(KAFKA_SASL_MECHANISMS, { message: 'must be plain, scram-sha-256 or scram-sha-512' }),
+    )
+    .optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  /** Never echoed: problems with it name the variable only. */
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+});
+export type KafkaConnectionEnv = z.infer<typeof KafkaConnectionEnvSchema>;
+
+/** The variables of KafkaConnectionEnvSchema, for schemas that leave Kafka out (standalone mode). */
+export const KAFKA_CONNECTION_VARIABLES = Object.keys(
+  KafkaConnectionEnvSchema.shape,
+) as (keyof KafkaConnectionEnv)[];
+
 /** Variables every service reads. */
 export const BaseServiceEnvSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
   LOG_LEVEL: env.logLevel(),
   HOST: env.host(),
-  KAFKA_BROKERS: env.kafkaBrokers(),
+  ...KafkaConnectionEnvSchema.shape,
   /** Partitions of the task topic when CloudFlow creates it: the most workers busy at once. */
   KAFKA_TASK_PARTITIONS: env.positiveInt(12),
   /** Upper bound for graceful shutdown before the process exits anyway. */

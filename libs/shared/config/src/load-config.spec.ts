@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
       KAFKA_BROKERS: ['127.0.0.1:9092'],
+      KAFKA_TLS: false,
       KAFKA_TASK_PARTITIONS: 12,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       METRICS_ENABLED: true,

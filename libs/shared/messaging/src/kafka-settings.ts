@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   Kafka,
   Partitioners,
@@ -10,15 +11,17 @@ import {
   type KafkaConfig,
   type LogEntry,
   type ProducerConfig,
+  type SASLOptions,
 } from 'kafkajs';
+import { ConfigError, type KafkaConnectionEnv, type KafkaSaslMechanism } from '@cloudflow/config';
 import { Topics } from '@cloudflow/contracts';
 
 /**
- * Every Kafka setting CloudFlow uses lives in this file: client, producer,
- * consumer and topic layout. Tune here, nowhere else.
+ * Every Kafka setting CloudFlow uses lives in this file: connection (brokers,
+ * TLS, SASL), client, producer, consumer and topic layout. Tune here, nowhere
+ * else.
  */
-export interface KafkaSettings {
-  brokers: string[];
+export interface KafkaSettings extends KafkaConnection {
   /** Logical name of the process, e.g. `gateway`; used in client and group ids. */
   service: string;
   /** Partitions of each RPC request topic; bounds how many replicas share a service's load. */
@@ -33,6 +36,96 @@ export interface KafkaSettings {
 }
 
 export const DEFAULT_TASK_PARTITIONS = 12;
+
+/** How to reach the cluster: bootstrap brokers, TLS, SASL. */
+export interface KafkaConnection {
+  brokers: string[];
+  /** TLS to the brokers; absent: plaintext. */
+  tls?: KafkaTls;
+  /** SASL authentication; absent: none. */
+  sasl?: KafkaSasl;
+}
+
+export interface KafkaTls {
+  /**
+   * PEM CA certificates the brokers' certificates must chain to, in place of
+   * Node.js's bundled public CAs (a private CA); absent: the public CAs.
+   */
+  ca?: string;
+}
+
+export interface KafkaSasl {
+  mechanism: KafkaSaslMechanism;
+  username: string;
+  /** Never logged, never part of an error message. */
+  password: string;
+}
+
+/**
+ * The connection the environment describes (KafkaConnectionEnvSchema of
+ * @cloudflow/config, already parsed): checks how the variables combine and
+ * reads the CA file. Throws ConfigError naming each variable at fault; no
+ * message ever contains the password.
+ */
+export function kafkaConnectionOf(
+  env: Partial<KafkaConnectionEnv>,
+  readCaFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): KafkaConnection {
+  const problems: string[] = [];
+  const brokers = env.KAFKA_BROKERS ?? [];
+  if (brokers.length === 0) problems.push('KAFKA_BROKERS: required but not set');
+
+  let tls: KafkaTls | undefined;
+  const caFile = env.KAFKA_TLS_CA_FILE;
+  if (env.KAFKA_TLS) {
+    tls = {};
+    if (caFile) {
+      const ca = readCa(caFile, readCaFile, problems);
+      if (ca) tls.ca = ca;
+    }
+  } else if (caFile) {
+    problems.push('KAFKA_TLS_CA_FILE: only used with TLS: set KAFKA_TLS=true as well, or unset it');
+  }
+
+  let sasl: KafkaSasl | undefined;
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username } = env;
+  const password = env.KAFKA_SASL_PASSWORD;
+  if (mechanism) {
+    if (!username) problems.push('KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is set');
+    if (!password) problems.push('KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
+    if (username && password) sasl = { mechanism, username, password };
+  } else {
+    const without =
+      'set, but KAFKA_SASL_MECHANISM is not: name the mechanism (plain, scram-sha-256 or scram-sha-512), or unset it';
+    if (username) problems.push(`KAFKA_SASL_USERNAME: ${without}`);
+    if (password) problems.push(`KAFKA_SASL_PASSWORD: ${without}`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { brokers, ...(tls && { tls }), ...(sasl && { sasl }) };
+}
+
+function readCa(
+  path: string,
+  read: (path: string) => string,
+  problems: string[],
+): string | undefined {
+  let pem: string;
+  try {
+    pem = read(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(`KAFKA_TLS_CA_FILE: cannot read ${path} (${code})`);
+    return undefined;
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(
+      `KAFKA_TLS_CA_FILE: ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
+    return undefined;
+  }
+  return pem;
+}
 
 export interface KafkaLogSink {
   error(message: string, meta?: object): void;
@@ -109,11 +202,18 @@ export function instanceId(service: string): string {
   return `${service}.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`;
 }
 
-export function createKafka(settings: KafkaSettings, log: KafkaLogSink): Kafka {
-  return new Kafka({
+/**
+ * The kafkajs client configuration of a CloudFlow process. kafkajs logs at
+ * WARN and above only, into `log`: its debug lines (and protocol buffers,
+ * with KAFKAJS_DEBUG_PROTOCOL_BUFFERS) could carry SASL exchanges.
+ */
+export function kafkaClientConfig(settings: KafkaSettings, log: KafkaLogSink): KafkaConfig {
+  return {
     ...CLIENT_SETTINGS,
     brokers: settings.brokers,
     clientId: `cloudflow-${settings.service}`,
+    ...(settings.tls && { ssl: settings.tls.ca ? { ca: [settings.tls.ca] } : true }),
+    ...(settings.sasl && { sasl: saslOptions(settings.sasl) }),
     logLevel: KafkaLogLevel.WARN,
     logCreator:
       () =>
@@ -125,7 +225,28 @@ export function createKafka(settings: KafkaSettings, log: KafkaLogSink): Kafka {
         else if (level === KafkaLogLevel.INFO) log.info(text, meta);
         else log.debug(text, meta);
       },
-  });
+  };
+}
+
+function saslOptions({ mechanism, username, password }: KafkaSasl): SASLOptions {
+  switch (mechanism) {
+    case 'plain':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+  }
+}
+
+/** The Kafka client of a process; every producer, consumer and admin client comes from it. */
+export function createKafka(settings: KafkaSettings, log: KafkaLogSink): Kafka {
+  if (settings.sasl?.mechanism === 'plain' && !settings.tls) {
+    log.warn('kafka: SASL PLAIN without TLS sends the password in clear; set KAFKA_TLS=true', {
+      brokers: settings.brokers,
+    });
+  }
+  return new Kafka(kafkaClientConfig(settings, log));
 }
 
 /** The topics CloudFlow needs, with their layout. */

@@ -5,20 +5,26 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import type { z } from 'zod';
-import { ConfigError, loadConfig } from '@cloudflow/config';
+import {
+  ConfigError,
+  KAFKA_CONNECTION_VARIABLES,
+  loadConfig,
+  type KafkaConnectionEnv,
+} from '@cloudflow/config';
 import { runAsService, runWithRequestId } from '@cloudflow/observability';
 import {
   InProcessBus,
   InProcessRpcServer,
   KAFKA,
   KafkaRpcServer,
+  kafkaConnectionOf,
   kafkaLogSink,
 } from '@cloudflow/messaging';
 import { frameworkErrorEnvelope } from './envelope-exception.filter';
 import { instrumentHttp } from './metrics';
 import { requestIdOf } from './request-id';
 import { traceRequests } from './request-span';
-import { serviceFoundation } from './service-foundation';
+import { serviceFoundation, type ServiceTransport } from './service-foundation';
 
 export interface ServiceDefinition<S extends z.ZodObject> {
   /** The service's name, as in logs, traces and consumer groups. */
@@ -50,14 +56,15 @@ export function defineService<S extends z.ZodObject>(
   return definition;
 }
 
-/** What runService reads from every service's config. */
-interface BaseConfig {
+/**
+ * What runService reads from every service's config. Kafka's connection
+ * variables are absent in standalone mode, whose transport is the in-process bus.
+ */
+interface BaseConfig extends Partial<KafkaConnectionEnv> {
   PORT: number;
   HOST: string;
   SHUTDOWN_TIMEOUT_MS: number;
   LOG_LEVEL: string;
-  /** Absent in standalone mode, whose transport is the in-process bus. */
-  KAFKA_BROKERS?: string[];
   KAFKA_TASK_PARTITIONS: number;
   MONGO_URL?: string;
   /** Serve `GET /metrics` and count HTTP requests. */
@@ -85,12 +92,13 @@ class ServiceRootModule {}
 function rootModule<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
   config: z.infer<S> & BaseConfig,
-  bus: InProcessBus | undefined,
+  transport: ServiceTransport,
 ): DynamicModule {
+  const bus = 'bus' in transport ? transport.bus : undefined;
   const foundation = serviceFoundation({
     service: definition.name,
     logLevel: config.LOG_LEVEL,
-    transport: bus ? { bus } : { kafkaBrokers: config.KAFKA_BROKERS ?? [] },
+    transport,
     taskPartitions: config.KAFKA_TASK_PARTITIONS,
     mongoUrl: definition.mongo ? config.MONGO_URL : undefined,
     rpcClient: definition.rpcTimeoutMs ? { timeoutMs: definition.rpcTimeoutMs(config) } : undefined,
@@ -125,8 +133,10 @@ async function startProcessService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
 ): Promise<INestApplication> {
   let config: z.infer<S> & BaseConfig;
+  let transport: ServiceTransport;
   try {
     config = loadConfig(definition.configSchema) as z.infer<S> & BaseConfig;
+    transport = { kafka: kafkaConnectionOf(config) };
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`cloudflow-${definition.name}: ${error.message}\n`);
@@ -135,7 +145,7 @@ async function startProcessService<S extends z.ZodObject>(
     throw error;
   }
   installProcessGuards(definition.name);
-  const app = await createService(definition, config, undefined);
+  const app = await createService(definition, config, transport);
   handleShutdownSignals(app, definition.name, config.SHUTDOWN_TIMEOUT_MS);
   await app.startAllMicroservices();
   await app.listen(config.PORT, config.HOST);
@@ -156,14 +166,19 @@ export async function startComposedService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
   runtime: ComposedRuntime,
 ): Promise<NestFastifyApplication> {
-  // No Kafka where the transport is the bus.
+  // No Kafka where the transport is the bus: its variables are not read at all.
   const schema = runtime.bus
-    ? definition.configSchema.omit({ KAFKA_BROKERS: true } as never)
+    ? definition.configSchema.omit(
+        Object.fromEntries(KAFKA_CONNECTION_VARIABLES.map((name) => [name, true])) as never,
+      )
     : definition.configSchema;
   const config = loadConfig(schema, runtime.env) as z.infer<S> & BaseConfig;
+  const transport: ServiceTransport = runtime.bus
+    ? { bus: runtime.bus }
+    : { kafka: kafkaConnectionOf(config) };
   // Everything the service starts (timers, consumers, its HTTP server) runs as it.
   return runAsService(definition.name, async () => {
-    const app = await createService(definition, config, runtime.bus);
+    const app = await createService(definition, config, transport);
     try {
       await app.startAllMicroservices();
       if (runtime.listen) await app.listen(config.PORT, config.HOST);
@@ -180,8 +195,9 @@ export async function startComposedService<S extends z.ZodObject>(
 async function createService<S extends z.ZodObject>(
   definition: ServiceDefinition<S>,
   config: z.infer<S> & BaseConfig,
-  bus: InProcessBus | undefined,
+  transport: ServiceTransport,
 ): Promise<NestFastifyApplication> {
+  const bus = 'bus' in transport ? transport.bus : undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: definition.bodyLimit?.(config) ?? 1024 * 1024,
     trustProxy: definition.trustProxy?.(config) ?? false,
@@ -200,7 +216,7 @@ async function createService<S extends z.ZodObject>(
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    rootModule(definition, config, bus),
+    rootModule(definition, config, transport),
     adapter,
     {
       bufferLogs: true,

@@ -1,17 +1,25 @@
 import type { Abstract, DynamicModule, Provider, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { MessagingModule, TransportReadiness, type InProcessBus } from '@cloudflow/messaging';
+import {
+  MessagingModule,
+  TransportReadiness,
+  type InProcessBus,
+  type KafkaConnection,
+} from '@cloudflow/messaging';
 import { MongoReadiness, PersistenceModule } from '@cloudflow/persistence';
 import { EnvelopeExceptionFilter } from './envelope-exception.filter';
 import { HealthModule, type ReadinessCheck } from './health';
 import { loggingModule } from './logging.module';
 import { MetricsModule, type MetricsModuleOptions } from './metrics.module';
 
+/** What a service's messaging runs on. */
+export type ServiceTransport = { kafka: KafkaConnection } | { bus: InProcessBus };
+
 export interface FoundationOptions {
   service: string;
   logLevel: string;
-  /** Kafka's brokers, or the in-process bus of standalone mode. */
-  transport: { kafkaBrokers: string[] } | { bus: InProcessBus };
+  /** Kafka (brokers, TLS, SASL), or the in-process bus of standalone mode. */
+  transport: ServiceTransport;
   taskPartitions?: number;
   /** Services with state in MongoDB. */
   mongoUrl?: string;
@@ -38,7 +46,7 @@ export function serviceFoundation(options: FoundationOptions): {
       ? MessagingModule.inProcess({ bus: transport.bus, rpcClient: options.rpcClient })
       : MessagingModule.forRoot({
           settings: {
-            brokers: transport.kafkaBrokers,
+            ...transport.kafka,
             service: options.service,
             taskPartitions: options.taskPartitions,
           },

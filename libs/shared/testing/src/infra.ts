@@ -8,9 +8,42 @@ const run = promisify(execFile);
 export interface Infra {
   kafkaBrokers: string;
   mongoUrl: string;
+  /**
+   * A Kafka listener that takes SASL, and its test user: KAFKA_SASL_TEST_*
+   * as the test setup exports them. Absent when the environment names
+   * servers of its own without one.
+   */
+  kafkaSasl?: KafkaSaslTestVariables;
   /** Where the endpoints came from, for the test log. */
   origin: 'environment' | 'local-infra' | 'testcontainers';
   stop(): Promise<void>;
+}
+
+/**
+ * The SASL listener of the test Kafka: its `host:port`, a user it takes, that
+ * user's password, and the mechanisms it offers for them (comma-separated
+ * KAFKA_SASL_MECHANISM values; `plain` when unset).
+ */
+export const KAFKA_SASL_TEST_VARIABLES = [
+  'KAFKA_SASL_TEST_BROKERS',
+  'KAFKA_SASL_TEST_USERNAME',
+  'KAFKA_SASL_TEST_PASSWORD',
+  'KAFKA_SASL_TEST_MECHANISMS',
+] as const;
+export type KafkaSaslTestVariables = Record<(typeof KAFKA_SASL_TEST_VARIABLES)[number], string>;
+
+/** KAFKA_SASL_TEST_* from `vars` when the listener, user and password are all named. */
+function kafkaSaslOf(vars: Record<string, string | undefined>): KafkaSaslTestVariables | undefined {
+  const brokers = vars['KAFKA_SASL_TEST_BROKERS'];
+  const username = vars['KAFKA_SASL_TEST_USERNAME'];
+  const password = vars['KAFKA_SASL_TEST_PASSWORD'];
+  if (!brokers || !username || !password) return undefined;
+  return {
+    KAFKA_SASL_TEST_BROKERS: brokers,
+    KAFKA_SASL_TEST_USERNAME: username,
+    KAFKA_SASL_TEST_PASSWORD: password,
+    KAFKA_SASL_TEST_MECHANISMS: vars['KAFKA_SASL_TEST_MECHANISMS'] || 'plain',
+  };
 }
 
 /** The repository root, wherever the test runs from. */
@@ -28,7 +61,13 @@ export async function provideInfra(env: NodeJS.ProcessEnv = process.env): Promis
   const brokers = env['KAFKA_BROKERS'];
   const mongo = env['MONGO_URL'];
   if (brokers && mongo)
-    return { kafkaBrokers: brokers, mongoUrl: mongo, origin: 'environment', stop: nothingToStop };
+    return {
+      kafkaBrokers: brokers,
+      mongoUrl: mongo,
+      kafkaSasl: kafkaSaslOf(env),
+      origin: 'environment',
+      stop: nothingToStop,
+    };
   if (env['CLOUDFLOW_TEST_INFRA'] !== 'local' && (await dockerAvailable()))
     return startContainers();
   return startLocalInfra();
@@ -105,7 +144,13 @@ async function startLocalInfra(): Promise<Infra> {
   if (!kafkaBrokers || !mongoUrl)
     throw new Error(`deploy/local/infra env printed no endpoints:\n${stdout}`);
   // Left running on purpose: `deploy/local/infra down` stops it; the test command does so at the end.
-  return { kafkaBrokers, mongoUrl, origin: 'local-infra', stop: nothingToStop };
+  return {
+    kafkaBrokers,
+    mongoUrl,
+    kafkaSasl: kafkaSaslOf(vars),
+    origin: 'local-infra',
+    stop: nothingToStop,
+  };
 }
 
 async function startContainers(): Promise<Infra> {
@@ -113,15 +158,23 @@ async function startContainers(): Promise<Infra> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const { MongoDBContainer } = await import('@testcontainers/mongodb');
   const kafkaPort = await freePort();
+  const saslPort = await freePort();
+  // As deploy/local/infra: a SASL_PLAINTEXT listener with one static PLAIN test user.
+  const sasl = { username: 'cloudflow', password: 'cloudflow-kafka-test-pw' };
   const kafka = await new GenericContainer('apache/kafka:4.1.1')
-    .withExposedPorts({ container: 9092, host: kafkaPort })
+    .withExposedPorts({ container: 9092, host: kafkaPort }, { container: 9094, host: saslPort })
     .withEnvironment({
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort}`,
+      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093,SASL_PLAINTEXT://:9094',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${kafkaPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:
+        'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+      KAFKA_SASL_ENABLED_MECHANISMS: 'PLAIN',
+      // The image maps `__` to `_` and `_` to `.`: listener.name.sasl_plaintext.plain.sasl.jaas.config.
+      KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG: `org.apache.kafka.common.security.plain.PlainLoginModule required user_${sasl.username}="${sasl.password}";`,
       KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
@@ -136,6 +189,12 @@ async function startContainers(): Promise<Infra> {
   return {
     kafkaBrokers: `127.0.0.1:${kafkaPort}`,
     mongoUrl: `${mongo.getConnectionString()}/cloudflow?directConnection=true`,
+    kafkaSasl: {
+      KAFKA_SASL_TEST_BROKERS: `127.0.0.1:${saslPort}`,
+      KAFKA_SASL_TEST_USERNAME: sasl.username,
+      KAFKA_SASL_TEST_PASSWORD: sasl.password,
+      KAFKA_SASL_TEST_MECHANISMS: 'plain',
+    },
     origin: 'testcontainers',
     stop: async () => {
       await kafka.stop();
