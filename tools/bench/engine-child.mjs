@@ -27,7 +27,7 @@ if (mode === 'parse') {
   }
 } else if (mode === 'engine') {
   const counts = await engine.runRangeTask({
-    path,
+    source: path,
     range,
     input,
     columns: header.columns,

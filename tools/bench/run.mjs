@@ -106,13 +106,13 @@ async function endToEnd(csv) {
   await (await stack.add('worker')).waitReady();
   await waitForWorkerGroup(infra.kafkaBrokers, 2);
   const two = await timedFileJob(stack, api, csv, dataDir);
-  const latency = await submitLatency(api, { jobs: LATENCY_JOBS, warmup: LATENCY_WARMUP });
   say('adding two more workers ...');
   const third = await stack.add('worker');
   const fourth = await stack.add('worker');
   await Promise.all([third.waitReady(), fourth.waitReady()]);
   await waitForWorkerGroup(infra.kafkaBrokers, 4);
   const four = await timedFileJob(stack, api, csv, dataDir);
+  const latency = await submitLatency(api, { jobs: LATENCY_JOBS, warmup: LATENCY_WARMUP });
   await cleanup();
   const hashes = new Set([one, two, four].map((j) => j.output.sha256));
   return {
