@@ -325,6 +325,66 @@ describe('configuration', () => {
   });
 });
 
+describe('Kafka with a private CA', () => {
+  const values = [
+    ...REQUIRED_VALUES,
+    '--set',
+    'kafka.tls.enabled=true',
+    '--set',
+    'kafka.tls.caSecret=kafka-cluster-ca',
+    '--set',
+    'worker.autoscaling.keda.enabled=true',
+  ];
+
+  it('every service trusts the CA from the Secret (KAFKA_TLS_CA_FILE), and KEDA gets it too', () => {
+    const r = render(values);
+    expect(validateManifests(r.yaml).invalid).toBe(0);
+    const config = named(r, 'ConfigMap', `${FULLNAME}-config`).data ?? {};
+    expect(config).toMatchObject({
+      KAFKA_TLS: 'true',
+      KAFKA_TLS_CA_FILE: '/etc/cloudflow/kafka-ca/ca.crt',
+    });
+    for (const service of SERVICES) {
+      const pod = deploymentOf(r, service).template.spec;
+      const volume = (pod.volumes ?? []).find((v) => v.name === 'kafka-ca') as
+        | { secret?: { secretName: string; items: { key: string; path: string }[] } }
+        | undefined;
+      expect(volume?.secret).toEqual({
+        secretName: 'kafka-cluster-ca',
+        items: [{ key: 'ca.crt', path: 'ca.crt' }],
+      });
+      expect(mainContainer(pod).volumeMounts).toContainEqual(
+        expect.objectContaining({ name: 'kafka-ca', mountPath: '/etc/cloudflow/kafka-ca' }),
+      );
+    }
+    const auth = spec<{ secretTargetRef: { parameter: string; name: string; key: string }[] }>(
+      named(r, 'TriggerAuthentication', `${FULLNAME}-kafka`),
+    );
+    expect(auth.secretTargetRef).toEqual([
+      { parameter: 'ca', name: 'kafka-cluster-ca', key: 'ca.crt' },
+    ]);
+    const trigger = first(
+      spec<{ triggers: { authenticationRef?: { name: string } }[] }>(
+        named(r, 'ScaledObject', `${FULLNAME}-worker`),
+      ).triggers,
+      'trigger',
+    );
+    expect(trigger.authenticationRef).toEqual({ name: `${FULLNAME}-kafka` });
+  });
+
+  it('without TLS, or with the public CAs, nothing is mounted', () => {
+    for (const r of [
+      render([...REQUIRED_VALUES, '--set', 'kafka.tls.caSecret=kafka-cluster-ca']),
+      render([...REQUIRED_VALUES, '--set', 'kafka.tls.enabled=true']),
+    ]) {
+      expect(
+        named(r, 'ConfigMap', `${FULLNAME}-config`).data?.['KAFKA_TLS_CA_FILE'],
+      ).toBeUndefined();
+      expect(r.yaml).not.toContain('kafka-ca');
+    }
+  });
+});
+
 describe('worker autoscaling', () => {
   const hpasOnWorker = (r: Rendered) =>
     ofKind(r, 'HorizontalPodAutoscaler').filter(

@@ -194,3 +194,12 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/*
+The private CA of the brokers, when one is given: mounted at this directory in every service.
+*/}}
+{{- define "cloudflow.kafkaCaEnabled" -}}
+{{- if and (not .Values.kafka.inCluster.enabled) .Values.kafka.tls.enabled .Values.kafka.tls.caSecret }}true{{ end }}
+{{- end }}
+
+{{- define "cloudflow.kafkaCaDir" -}}/etc/cloudflow/kafka-ca{{- end }}
