@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import {
+  databaseOf,
   decodeCursor,
   encodeCursor,
-  isDuplicateKeyError,
+  insertIgnoringDuplicates,
   type PageResult,
   type WorkspaceScope,
 } from '@cloudflow/persistence';
@@ -67,19 +68,12 @@ export class JobLogRepository {
   constructor(@InjectConnection() private readonly connection: Connection) {}
 
   private collection() {
-    const db = this.connection.db;
-    if (!db) throw new Error('MongoDB is not connected');
-    return db.collection<JobLogDocument>(JOB_LOGS_COLLECTION);
+    return databaseOf(this.connection).collection<JobLogDocument>(JOB_LOGS_COLLECTION);
   }
 
   /** Inserts lines; one already present (a batch written again after a lost reply) is skipped. */
-  async insert(lines: JobLogDocument[]): Promise<void> {
-    if (lines.length === 0) return;
-    try {
-      await this.collection().insertMany(lines, { ordered: false });
-    } catch (error) {
-      if (!isOnlyDuplicates(error)) throw error;
-    }
+  insert(lines: JobLogDocument[]): Promise<void> {
+    return insertIgnoringDuplicates(this.collection(), lines);
   }
 
   /** A page of a job's lines, oldest first. */
@@ -107,10 +101,4 @@ export class JobLogRepository {
       nextCursor: docs.length > page.limit && last ? encodeCursor(last._id) : null,
     };
   }
-}
-
-function isOnlyDuplicates(error: unknown): boolean {
-  if (!isDuplicateKeyError(error)) return false;
-  const { writeErrors } = error as { writeErrors?: { code?: number }[] };
-  return !Array.isArray(writeErrors) || writeErrors.every((e) => e.code === 11000);
 }

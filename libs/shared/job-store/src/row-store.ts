@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectConnection } from '@nestjs/mongoose';
 import type { Connection } from 'mongoose';
 import {
+  databaseOf,
   decodeCursor,
   encodeCursor,
-  isDuplicateKeyError,
+  insertIgnoringDuplicates,
   type PageResult,
   type WorkspaceScope,
 } from '@cloudflow/persistence';
@@ -52,19 +53,12 @@ export class RowStore {
   constructor(@InjectConnection() private readonly connection: Connection) {}
 
   private db() {
-    const db = this.connection.db;
-    if (!db) throw new Error('MongoDB is not connected');
-    return db;
+    return databaseOf(this.connection);
   }
 
   /** Inserts documents, ignoring those already present (a retried task). */
-  async insertIdempotently(collection: string, docs: Row[]): Promise<void> {
-    if (docs.length === 0) return;
-    try {
-      await this.db().collection(collection).insertMany(docs, { ordered: false });
-    } catch (error) {
-      if (!isOnlyDuplicates(error)) throw error;
-    }
+  insertIdempotently(collection: string, docs: Row[]): Promise<void> {
+    return insertIgnoringDuplicates(this.db().collection(collection), docs);
   }
 
   resultRowDocs(scope: WorkspaceScope, jobId: string, rows: Row[], lines: number[]): Row[] {
@@ -133,10 +127,4 @@ export class RowStore {
       nextCursor: docs.length > page.limit && last ? encodeCursor(String(last._id)) : null,
     };
   }
-}
-
-function isOnlyDuplicates(error: unknown): boolean {
-  if (!isDuplicateKeyError(error)) return false;
-  const { writeErrors } = error as { writeErrors?: { code?: number }[] };
-  return !Array.isArray(writeErrors) || writeErrors.every((e) => e.code === 11000);
 }

@@ -16,3 +16,26 @@ export function databaseOf(connection: Connection): mongo.Db {
   if (!connection.db) throw new Error('MongoDB connection is not open');
   return connection.db;
 }
+
+/**
+ * Inserts documents with unique `_id`s, skipping those already present (a
+ * batch written again after a lost reply, a retried task). Any other refusal
+ * is thrown.
+ */
+export async function insertIgnoringDuplicates<T extends mongo.Document>(
+  collection: mongo.Collection<T>,
+  docs: mongo.OptionalUnlessRequiredId<T>[],
+): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await collection.insertMany(docs, { ordered: false });
+  } catch (error) {
+    if (!isOnlyDuplicates(error)) throw error;
+  }
+}
+
+function isOnlyDuplicates(error: unknown): boolean {
+  if (!isDuplicateKeyError(error)) return false;
+  const { writeErrors } = error as { writeErrors?: { code?: number }[] };
+  return !Array.isArray(writeErrors) || writeErrors.every((e) => e.code === DUPLICATE_KEY);
+}

@@ -108,15 +108,8 @@ export class JobReconciler {
     }
     // Retries and the assembly continue the job's trace, whatever asked for this reconcile.
     const trace = continueStoredTrace(job.traceContext);
-    if (decision.dispatch.length > 0) {
-      const retried = await this.dispatcher.dispatch(decision.dispatch, now, trace);
-      if (retried > 0) {
-        this.logger.warn(
-          { jobId, tasks: decision.dispatch.map((d) => `${d.task._id}#${d.attempt}`) },
-          'tasks re-dispatched',
-        );
-      }
-    }
+    // The dispatcher logs each attempt it sends (with why) to the job's log and the process log.
+    if (decision.dispatch.length > 0) await this.dispatcher.dispatch(decision.dispatch, now, trace);
     if (decision.resend.length > 0) await this.dispatcher.resend(decision.resend, now, trace);
     if (decision.finalize) await this.dispatchFinalize(job, now, trace);
   }

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   AppError,
   Topics,
@@ -83,7 +83,6 @@ export type TaskOutcome = 'committed' | 'skipped' | 'failed' | 'stopped';
  */
 @Injectable()
 export class TaskRunner {
-  private readonly logger = new Logger(TaskRunner.name);
   /** Unique per process; names the host (the pod), as the pid is 1 in every container. */
   readonly workerId = `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}@${hostname()}`;
   private readonly transforms = new Map<string, RowTransform>();
