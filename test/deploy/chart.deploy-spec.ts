@@ -188,11 +188,19 @@ describe.each(VALUE_SETS.map(([name]) => name))('the services, with %s', (set) =
 
   it('the scheduler, the workers and the broker share one data volume; the others do not mount it', () => {
     const r = rendering(set);
-    const claims = SERVICES.map((service) => {
-      const pod = deploymentOf(r, service).template.spec;
-      return pod.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName;
-    });
-    const [gateway, auth, registry, scheduler, worker, broker] = claims;
+    const claimOf = (service: ServiceName) =>
+      deploymentOf(r, service).template.spec.volumes?.find((v) => v.name === 'data')
+        ?.persistentVolumeClaim?.claimName;
+    const [gateway, auth, registry, scheduler, worker, broker] = (
+      [
+        'gateway',
+        'auth',
+        'pipeline-registry',
+        'job-scheduler',
+        'worker',
+        'datasource-broker',
+      ] as const
+    ).map(claimOf);
     expect([gateway, auth, registry]).toEqual([undefined, undefined, undefined]);
     expect(scheduler).toBeDefined();
     expect([worker, broker]).toEqual([scheduler, scheduler]);

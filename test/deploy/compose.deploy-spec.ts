@@ -4,18 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { REPO_ROOT, SERVICE_NAMES } from '@cloudflow/testing';
 
-const ROOT = resolve(__dirname, '../..');
-const COMPOSE_FILE = join(ROOT, 'deploy/compose/compose.yaml');
-const SERVICES = [
-  'gateway',
-  'auth',
-  'pipeline-registry',
-  'job-scheduler',
-  'worker',
-  'datasource-broker',
-];
+const COMPOSE_FILE = join(REPO_ROOT, 'deploy/compose/compose.yaml');
 /** The services that read and write the data root. */
 const DATA_ROOT_SERVICES = ['job-scheduler', 'worker', 'datasource-broker'];
 const SECRETS = {
@@ -63,7 +55,7 @@ function compose(args: string[], env: Record<string, string>) {
 beforeAll(() => {
   const install = spawnSync(
     'bash',
-    [join(ROOT, 'deploy/tools/install-compose'), '--docker-config'],
+    [join(REPO_ROOT, 'deploy/tools/install-compose'), '--docker-config'],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -93,10 +85,10 @@ describe('deploy/compose/compose.yaml', () => {
   it('validates, and runs every CloudFlow service from the image built from deploy/Dockerfile', () => {
     expect(project.name).toBe('cloudflow');
     const images = new Set<string | undefined>();
-    for (const name of SERVICES) {
+    for (const name of SERVICE_NAMES) {
       const s = service(name);
       expect({ name, command: s.command }).toEqual({ name, command: [name] });
-      expect(s.build).toMatchObject({ context: ROOT, dockerfile: 'deploy/Dockerfile' });
+      expect(s.build).toMatchObject({ context: REPO_ROOT, dockerfile: 'deploy/Dockerfile' });
       images.add(s.image);
     }
     expect(images.size).toBe(1);
@@ -107,7 +99,7 @@ describe('deploy/compose/compose.yaml', () => {
     expect(service('kafka').image).toMatch(/^apache\/kafka:4\./);
     expect(service('mongodb').image).toMatch(/^mongo:[78]([.:]|$)/);
     const advertised = service('kafka').environment?.['KAFKA_ADVERTISED_LISTENERS'];
-    for (const name of SERVICES) {
+    for (const name of SERVICE_NAMES) {
       const env = service(name).environment ?? {};
       expect(advertised).toBe(`PLAINTEXT://${env['KAFKA_BROKERS']}`);
       expect(env['MONGO_URL']).toMatch(/^mongodb:\/\/mongodb:27017\/\w+$/);
@@ -125,7 +117,7 @@ describe('deploy/compose/compose.yaml', () => {
   });
 
   it('runs CloudFlow containers as uid 10001 on a read-only root file system with a /tmp tmpfs', () => {
-    for (const name of [...SERVICES, 'samples']) {
+    for (const name of [...SERVICE_NAMES, 'samples']) {
       const s = service(name);
       expect({ name, user: s.user, readOnly: s.read_only }).toEqual({
         name,
@@ -157,7 +149,7 @@ describe('deploy/compose/compose.yaml', () => {
   it('starts the services once Kafka and MongoDB are healthy, and checks their readiness', () => {
     expect(service('kafka').healthcheck?.test?.length).toBeGreaterThan(0);
     expect(service('mongodb').healthcheck?.test?.length).toBeGreaterThan(0);
-    for (const name of SERVICES) {
+    for (const name of SERVICE_NAMES) {
       const s = service(name);
       expect({ name, kafka: s.depends_on?.['kafka'], mongodb: s.depends_on?.['mongodb'] }).toEqual({
         name,
@@ -179,7 +171,7 @@ describe('deploy/compose/compose.yaml', () => {
   });
 
   it('hands the secret key only to auth and the datasource-broker, the API key only to auth', () => {
-    for (const name of SERVICES) {
+    for (const name of SERVICE_NAMES) {
       const env = service(name).environment ?? {};
       const expected = {
         name,

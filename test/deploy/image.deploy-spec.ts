@@ -20,19 +20,10 @@ import type { AddressInfo } from 'node:net';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-
-const ROOT = resolve(__dirname, '../..');
-const SERVICES = [
-  'gateway',
-  'auth',
-  'pipeline-registry',
-  'job-scheduler',
-  'worker',
-  'datasource-broker',
-];
+import { REPO_ROOT, SERVICE_NAMES } from '@cloudflow/testing';
 
 /** The image's /app, laid out under tmp/ (the build writes only to dist/ or tmp/). */
-const APP = join(ROOT, 'tmp', `deploy-image-${process.pid}`);
+const APP = join(REPO_ROOT, 'tmp', `deploy-image-${process.pid}`);
 const ENTRYPOINT = join(APP, 'deploy/image/entrypoint.sh');
 const HEALTHCHECK = join(APP, 'deploy/image/healthcheck.js');
 
@@ -81,16 +72,16 @@ async function healthcheck(port: number, path?: string, host = '0.0.0.0') {
 
 beforeAll(() => {
   // dist/ exactly as the image's build stage makes it (npm run build = tools/build.mjs).
-  const build = spawnSync('node', ['tools/build.mjs', relative(ROOT, join(APP, 'dist'))], {
-    cwd: ROOT,
+  const build = spawnSync('node', ['tools/build.mjs', relative(REPO_ROOT, join(APP, 'dist'))], {
+    cwd: REPO_ROOT,
     encoding: 'utf8',
   });
   if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
   // The rest of what deploy/Dockerfile copies into /app.
   mkdirSync(join(APP, 'tools'), { recursive: true });
-  copyFileSync(join(ROOT, 'tools/node-options.json'), join(APP, 'tools/node-options.json'));
-  cpSync(join(ROOT, 'samples/data'), join(APP, 'samples/data'), { recursive: true });
-  cpSync(join(ROOT, 'deploy/image'), join(APP, 'deploy/image'), { recursive: true });
+  copyFileSync(join(REPO_ROOT, 'tools/node-options.json'), join(APP, 'tools/node-options.json'));
+  cpSync(join(REPO_ROOT, 'samples/data'), join(APP, 'samples/data'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'deploy/image'), join(APP, 'deploy/image'), { recursive: true });
 }, 120_000);
 
 afterAll(() => rmSync(APP, { recursive: true, force: true }));
@@ -100,7 +91,7 @@ describe('entrypoint.sh: which service runs', () => {
     const run = entry(['gatewya']);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("unknown service 'gatewya'");
-    for (const name of SERVICES) expect(run.stderr).toContain(name);
+    for (const name of SERVICE_NAMES) expect(run.stderr).toContain(name);
   });
 
   it('refuses to start without a service name (exit 2)', () => {
@@ -109,7 +100,7 @@ describe('entrypoint.sh: which service runs', () => {
     expect(run.stderr).toContain('name the service to run');
   });
 
-  it.each(SERVICES)(
+  it.each(SERVICE_NAMES)(
     'starts %s, which checks its configuration: exit 78 naming KAFKA_BROKERS and MONGO_URL',
     (name) => {
       const run = entry([name]);
@@ -170,7 +161,7 @@ describe('entrypoint.sh: how node is started', () => {
 
   it("caps the worker's heap with the flags of tools/node-options.json", async () => {
     const flags = (
-      JSON.parse(readFileSync(join(ROOT, 'tools/node-options.json'), 'utf8')) as {
+      JSON.parse(readFileSync(join(REPO_ROOT, 'tools/node-options.json'), 'utf8')) as {
         worker: string[];
       }
     ).worker;
@@ -305,11 +296,11 @@ describe('the production install (npm ci --omit=dev)', () => {
 
   it('has every package that the services, standalone mode and secrets-reseal load', () => {
     const entries = [
-      ...SERVICES.map((s) => join(APP, `dist/services/${s}/src/main.js`)),
+      ...SERVICE_NAMES.map((s) => join(APP, `dist/services/${s}/src/main.js`)),
       join(APP, 'dist/apps/standalone/src/main.js'),
       join(APP, 'dist/tools/secrets-reseal.js'),
     ];
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { dev?: boolean }>;
     };
     const packages = requiredPackages(entries);
@@ -326,7 +317,7 @@ describe('the production install (npm ci --omit=dev)', () => {
 });
 
 describe('deploy/Dockerfile', () => {
-  const dockerfile = readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8');
+  const dockerfile = readFileSync(join(REPO_ROOT, 'deploy/Dockerfile'), 'utf8');
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 
   it('runs the entry script as uid 10001 from /app, with the settings containers need', () => {
@@ -353,7 +344,7 @@ describe('deploy/Dockerfile', () => {
       expect(runtime).toContain(copy);
     }
     // And the build context (.dockerignore) lets those files in.
-    const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const path of ['!tools/', '!samples/data/', '!deploy/image/', '!package-lock.json']) {
       expect(ignore).toContain(path);
     }

@@ -1,16 +1,21 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Job } from '@cloudflow/contracts';
+import { WORKER_GROUP_ID } from '@cloudflow/messaging';
 import { type ServiceProcess } from '@cloudflow/testing';
 import { Stack, eventually } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
-import { bigCsv, bigCsvRows, freezeWorkerMidTask, rowsChecksum } from './support/workers';
+import {
+  bigCsv,
+  bigCsvPipeline,
+  expectBigCsvExactlyOnce,
+  freezeWorkerMidTask,
+  kafkaAdmin,
+} from './support/workers';
 
 const ROWS = 60_000;
 const SINK = 'resilience';
-const WORKER_GROUP = 'cloudflow.worker.tasks';
 const TASK_TOPIC = 'cloudflow.tasks';
 
 /**
@@ -24,29 +29,14 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
   let worker2: ServiceProcess;
   let pipelineId: string;
 
-  const sinkRows = async (jobId: string) =>
-    mongo
-      .db()
-      .collection(`sink.ws_default.${SINK}`)
-      .find({ _job: jobId }, { projection: { _id: 0, _job: 0 } })
-      .toArray();
-
-  const expectExactlyOnce = async (jobId: string) => {
-    const rows = (await sinkRows(jobId)) as unknown as Parameters<typeof rowsChecksum>[0];
-    expect(rows.length).toBe(ROWS);
-    expect(new Set(rows.map((r) => r.id)).size).toBe(ROWS);
-    expect(rowsChecksum(rows)).toBe(rowsChecksum(bigCsvRows(ROWS)));
-  };
+  const expectExactlyOnce = (jobId: string) =>
+    expectBigCsvExactlyOnce(mongo.db(), SINK, jobId, ROWS);
 
   /** Where the task topic ended before this suite: the replay goes back to here. */
   let suiteStart: { partition: number; offset: string }[] = [];
 
   beforeAll(async () => {
-    const admin = new Kafka({
-      brokers: process.env['KAFKA_BROKERS']!.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+    const admin = await kafkaAdmin();
     try {
       suiteStart = (await admin.fetchTopicOffsets(TASK_TOPIC).catch(() => [])).map((p) => ({
         partition: p.partition,
@@ -66,16 +56,7 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     worker2 = await stack.addReplica('worker', env);
     stack.writeData('big/input.csv', bigCsv(ROWS));
     mongo = await MongoClient.connect(stack.mongoUrl);
-    pipelineId = (
-      await createPipeline(stack.api(), {
-        name: 'resilience',
-        steps: [
-          { type: 'source', config: { path: '/big/input.csv' } },
-          { type: 'transform', config: { operation: 'uppercase' } },
-          { type: 'sink', config: { target: `db://${SINK}` } },
-        ],
-      })
-    ).id;
+    pipelineId = await bigCsvPipeline(stack.api(), 'resilience', '/big/input.csv', SINK);
   });
 
   afterAll(async () => {
@@ -148,26 +129,21 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
     // Every worker leaves the group, the group's offsets go back to the start, a worker returns.
     // (whichever of them survived the kill -9 above)
     await Promise.all([stack.service('worker').stop('SIGTERM'), worker2.stop('SIGTERM')]);
-    const kafka = new Kafka({
-      brokers: process.env['KAFKA_BROKERS']!.split(','),
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
+    const admin = await kafkaAdmin();
     try {
       await eventually(async () => {
-        const group = await admin.describeGroups([WORKER_GROUP]);
+        const group = await admin.describeGroups([WORKER_GROUP_ID]);
         return group.groups[0]?.members.length === 0;
       }, 30_000);
       // Back to where the topic stood before this suite: every task message of its jobs again.
       if (suiteStart.length > 0) {
         await admin.setOffsets({
-          groupId: WORKER_GROUP,
+          groupId: WORKER_GROUP_ID,
           topic: TASK_TOPIC,
           partitions: suiteStart,
         });
       } else {
-        await admin.resetOffsets({ groupId: WORKER_GROUP, topic: TASK_TOPIC, earliest: true });
+        await admin.resetOffsets({ groupId: WORKER_GROUP_ID, topic: TASK_TOPIC, earliest: true });
       }
       const replayer = await stack.addReplica('worker');
       // Wait until the group has consumed the whole topic again.
@@ -175,7 +151,7 @@ describe('Jobs under failure (distributed stack, two workers)', () => {
         async () => {
           const [ends, committed] = await Promise.all([
             admin.fetchTopicOffsets(TASK_TOPIC),
-            admin.fetchOffsets({ groupId: WORKER_GROUP, topics: [TASK_TOPIC] }),
+            admin.fetchOffsets({ groupId: WORKER_GROUP_ID, topics: [TASK_TOPIC] }),
           ]);
           const done = new Map(
             committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]),

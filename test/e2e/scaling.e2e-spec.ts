@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient } from 'mongodb';
+import { WORKER_GROUP_ID } from '@cloudflow/messaging';
 import { Stack, eventually } from './support/stack';
 import { createPipeline, submitJob, waitForJob } from './support/jobs';
-import { bigCsv } from './support/workers';
+import { bigCsv, kafkaAdmin } from './support/workers';
 
 const ROWS = 150_000;
-const WORKER_GROUP = 'cloudflow.worker.tasks';
 
 /**
  * Adding workers: the same job run with 1, 2 and 4 worker processes writes
@@ -28,15 +27,11 @@ describe('Scaling out workers (distributed stack)', () => {
 
   /** Waits until the worker group has settled with exactly `members` members. */
   const workerGroupOf = async (members: number) => {
-    const admin = new Kafka({
-      brokers: process.env['KAFKA_BROKERS']!.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+    const admin = await kafkaAdmin();
     try {
       await eventually(
         async () => {
-          const [group] = (await admin.describeGroups([WORKER_GROUP])).groups;
+          const [group] = (await admin.describeGroups([WORKER_GROUP_ID])).groups;
           return group?.state === 'Stable' && group.members.length === members;
         },
         60_000,

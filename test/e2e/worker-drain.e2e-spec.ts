@@ -1,37 +1,19 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import type { Job } from '@cloudflow/contracts';
 import type { ServiceProcess } from '@cloudflow/testing';
 import { Stack } from './support/stack';
-import { createPipeline, submitJob, waitForJob } from './support/jobs';
-import { bigCsv, bigCsvRows, freezeWorkerMidTask, rowsChecksum } from './support/workers';
+import { submitJob, waitForJob } from './support/jobs';
+import {
+  bigCsv,
+  bigCsvPipeline,
+  expectBigCsvExactlyOnce,
+  freezeWorkerMidTask,
+  openClaimsOf,
+  type Claim,
+} from './support/workers';
 
 const ROWS = 40_000;
 const SINK = 'drain';
-
-interface Claim {
-  _id: string;
-  taskId: string;
-  attempt: number;
-  workerId: string;
-  claimedAt: Date;
-}
-
-/** The claims a worker (by process) holds on a job that are neither committed nor failed. */
-async function openClaimsOf(db: Db, jobId: string, worker: ServiceProcess): Promise<Claim[]> {
-  const [claims, commits, failures] = await Promise.all([
-    db.collection<Claim>('task_claims').find({ jobId }).toArray(),
-    db.collection('task_commits').find({ jobId }).toArray(),
-    db.collection('task_failures').find({ jobId }).toArray(),
-  ]);
-  const committed = new Set(commits.map((c) => c['taskId']));
-  const failed = new Set(failures.map((f) => String(f['_id'])));
-  return claims.filter(
-    (c) =>
-      c.workerId.startsWith(`worker-${worker.pid}-`) &&
-      !committed.has(c.taskId) &&
-      !failed.has(c._id),
-  );
-}
 
 /**
  * SIGTERM to a busy worker (a rolling update, a scale-down): it takes no new
@@ -43,18 +25,8 @@ describe('Workers draining on SIGTERM (distributed stack)', () => {
   let mongo: MongoClient;
   let pipelineId: string;
 
-  const expectExactOutput = async (jobId: string) => {
-    const rows = await mongo
-      .db()
-      .collection(`sink.ws_default.${SINK}`)
-      .find({ _job: jobId }, { projection: { _id: 0, _job: 0 } })
-      .toArray();
-    expect(rows.length).toBe(ROWS);
-    expect(new Set(rows.map((r) => r['id'])).size).toBe(ROWS);
-    expect(rowsChecksum(rows as unknown as Parameters<typeof rowsChecksum>[0])).toBe(
-      rowsChecksum(bigCsvRows(ROWS)),
-    );
-  };
+  const expectExactOutput = (jobId: string) =>
+    expectBigCsvExactlyOnce(mongo.db(), SINK, jobId, ROWS);
 
   /** Stops `worker` with SIGTERM while it is caught in the middle of one of the job's tasks. */
   const sigtermMidTask = async (jobId: string, worker: ServiceProcess) => {
@@ -81,16 +53,7 @@ describe('Workers draining on SIGTERM (distributed stack)', () => {
     });
     stack.writeData('drain/input.csv', bigCsv(ROWS));
     mongo = await MongoClient.connect(stack.mongoUrl);
-    pipelineId = (
-      await createPipeline(stack.api(), {
-        name: 'drain',
-        steps: [
-          { type: 'source', config: { path: '/drain/input.csv' } },
-          { type: 'transform', config: { operation: 'uppercase' } },
-          { type: 'sink', config: { target: `db://${SINK}` } },
-        ],
-      })
-    ).id;
+    pipelineId = await bigCsvPipeline(stack.api(), 'drain', '/drain/input.csv', SINK);
   });
 
   afterAll(async () => {

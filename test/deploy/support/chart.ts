@@ -2,24 +2,18 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT, SERVICE_NAMES, type ServiceName } from '@cloudflow/testing';
 import { deployTools, run, type CommandResult } from './deploy-tools';
 
-export const REPO_ROOT = join(__dirname, '..', '..', '..');
+export { REPO_ROOT };
 export const CHART_DIR = join(REPO_ROOT, 'charts', 'cloudflow');
 export const RELEASE = 'cf';
 export const NAMESPACE = 'cloudflow';
 /** Object names are <release>-<chart>-<suffix>. */
 export const FULLNAME = `${RELEASE}-cloudflow`;
 
-export const SERVICES = [
-  'gateway',
-  'auth',
-  'pipeline-registry',
-  'job-scheduler',
-  'worker',
-  'datasource-broker',
-] as const;
-export type ServiceName = (typeof SERVICES)[number];
+export const SERVICES = SERVICE_NAMES;
+export type { ServiceName };
 
 /** The values without defaults: the external Kafka and MongoDB and the API's host. */
 export const REQUIRED_VALUES = [

@@ -1,6 +1,8 @@
 import type { Db } from 'mongodb';
 import { createHash } from 'node:crypto';
-import type { ServiceProcess } from '@cloudflow/testing';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { ApiClient, ServiceProcess } from '@cloudflow/testing';
+import { createPipeline } from './jobs';
 import { eventually } from './stack';
 
 /** Rows with quoted commas and embedded newlines every so often, so task boundaries are tested too. */
@@ -37,29 +39,88 @@ export function rowsChecksum(
   return sum.toString(16);
 }
 
+/** A task attempt a worker claimed (`task_claims`). */
+export interface Claim {
+  _id: string;
+  taskId: string;
+  attempt: number;
+  workerId: string;
+  claimedAt: Date;
+}
+
+/** The claims a worker (by process) holds on a job that are neither committed nor failed. */
+export async function openClaimsOf(
+  db: Db,
+  jobId: string,
+  worker: ServiceProcess,
+): Promise<Claim[]> {
+  const [claims, commits, failures] = await Promise.all([
+    db.collection<Claim>('task_claims').find({ jobId }).toArray(),
+    db.collection('task_commits').find({ jobId, outcome: 'committed' }).toArray(),
+    db.collection('task_failures').find({ jobId }).toArray(),
+  ]);
+  const committed = new Set(commits.map((c) => c['taskId']));
+  const failed = new Set(failures.map((f) => String(f['_id'])));
+  return claims.filter(
+    (c) =>
+      c.workerId.startsWith(`worker-${worker.pid}-`) &&
+      !committed.has(c.taskId) &&
+      !failed.has(c._id),
+  );
+}
+
 /** Workers (by process) holding an open claim of the job: not committed, not failed. */
 export async function workersMidTask(
   db: Db,
   jobId: string,
   candidates: ServiceProcess[],
 ): Promise<ServiceProcess[]> {
-  const committed = new Set(
-    (await db.collection('task_commits').find({ jobId, outcome: 'committed' }).toArray()).map(
-      (c) => c['taskId'],
-    ),
-  );
-  const failed = new Set(
-    (await db.collection('task_failures').find({ jobId }).toArray()).map((f) => f['_id']),
-  );
-  const claims = await db.collection('task_claims').find({ jobId }).toArray();
-  return candidates.filter((w) =>
-    claims.some(
-      (c) =>
-        String(c['workerId']).startsWith(`worker-${w.pid}-`) &&
-        !committed.has(c['taskId']) &&
-        !failed.has(c['_id']),
-    ),
-  );
+  const open = await Promise.all(candidates.map((w) => openClaimsOf(db, jobId, w)));
+  return candidates.filter((_, i) => (open[i] ?? []).length > 0);
+}
+
+/** The `uppercase` pipeline of the failure suites: a CSV of `bigCsv` into `db://<sink>`. */
+export async function bigCsvPipeline(
+  api: ApiClient,
+  name: string,
+  input: string,
+  sink: string,
+): Promise<string> {
+  const pipeline = await createPipeline(api, {
+    name,
+    steps: [
+      { type: 'source', config: { path: input } },
+      { type: 'transform', config: { operation: 'uppercase' } },
+      { type: 'sink', config: { target: `db://${sink}` } },
+    ],
+  });
+  return pipeline.id;
+}
+
+/** Every row of `bigCsv(rows)`, uppercased, is in the job's `db://<sink>` output exactly once. */
+export async function expectBigCsvExactlyOnce(
+  db: Db,
+  sink: string,
+  jobId: string,
+  rows: number,
+): Promise<void> {
+  const written = (await db
+    .collection(`sink.ws_default.${sink}`)
+    .find({ _job: jobId }, { projection: { _id: 0, _job: 0 } })
+    .toArray()) as unknown as Parameters<typeof rowsChecksum>[0];
+  expect(written.length).toBe(rows);
+  expect(new Set(written.map((r) => r.id)).size).toBe(rows);
+  expect(rowsChecksum(written)).toBe(rowsChecksum(bigCsvRows(rows)));
+}
+
+/** An admin client of the test's Kafka, connected; the caller disconnects it. */
+export async function kafkaAdmin(): Promise<Admin> {
+  const admin = new Kafka({
+    brokers: process.env['KAFKA_BROKERS']!.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  return admin;
 }
 
 /**
